@@ -1,0 +1,97 @@
+"""What every connector family provides, and the pieces they share.
+
+A connector opens a read-only DB-API connection itself (so DataAsk controls the effective
+connect arguments), wraps it in the matching ibis backend with ``from_connection``, and
+knows how to run one query with a row cap, cancel it, and ping. Dialect differences are
+data on the class (``dialect``, ``default_port``, ``disconnect_markers``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from ..config import Settings
+from .policy import ResolvedTarget
+from .url import ParsedURL
+
+
+@dataclass
+class OpenedBackend:
+    """One live connection: the ibis backend plus what cancel/reconnect need."""
+
+    backend: Any  # an ibis BaseBackend
+    raw: Any  # the DB-API connection under it
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class FetchResult:
+    table: pa.Table
+    truncated: bool
+
+
+_SIMPLE = (bool, int, float, str, bytes, decimal.Decimal, dt.date, dt.datetime, dt.time, dt.timedelta)
+
+
+def _column(values: list) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        # mixed or exotic types (UUID, JSON, ranges, huge decimals): show them as text
+        return pa.array([None if v is None else (v if isinstance(v, str) else str(v)) for v in values], pa.string())
+
+
+def rows_to_arrow(names: list[str], rows: list[tuple]) -> pa.Table:
+    """Build an Arrow table from DB-API rows; duplicate column names are kept."""
+    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    arrays = [_column(list(col)) if rows else pa.array([], pa.null()) for col in columns]
+    return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def fetch_capped(cursor, max_rows: int) -> FetchResult:
+    """Fetch at most ``max_rows`` rows from an executed DB-API cursor; flag truncation."""
+    names = [d[0] for d in cursor.description or []]
+    rows = cursor.fetchmany(max_rows + 1) if max_rows >= 0 else cursor.fetchall()
+    truncated = len(rows) > max_rows
+    return FetchResult(rows_to_arrow(names, [tuple(r) for r in rows[:max_rows]]), truncated)
+
+
+class Connector:
+    """Base connector. Subclasses set the class attributes and implement ``open``/``run``."""
+
+    family: str = ""
+    dialect: str = ""
+    default_port: int | None = None
+    live_tested: bool = True
+    disconnect_markers: tuple[str, ...] = ("connection", "closed", "terminat", "server", "broken pipe", "gone away")
+
+    def open(
+        self, parsed: ParsedURL, target: ResolvedTarget | None, settings: Settings, password: str | None = None
+    ) -> OpenedBackend:
+        raise NotImplementedError
+
+    def run(self, opened: OpenedBackend, sql: str, max_rows: int, timeout: float | None) -> FetchResult:
+        raise NotImplementedError
+
+    def cancel(self, opened: OpenedBackend) -> None:
+        """Cancel whatever query runs on ``opened`` (server-side where the database allows)."""
+
+    def ping(self, opened: OpenedBackend, timeout: float | None = None) -> None:
+        self.run(opened, "SELECT 1", 1, timeout)
+
+    def close(self, opened: OpenedBackend) -> None:
+        try:
+            opened.raw.close()
+        except Exception:  # closing a dead connection must never raise
+            pass
+
+    def is_disconnect(self, exc: BaseException) -> bool:
+        text = str(exc).lower()
+        return any(marker in text for marker in self.disconnect_markers)

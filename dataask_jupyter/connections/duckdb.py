@@ -1,0 +1,70 @@
+"""DuckDB: files opened ``read_only``; team mode also turns external file/network access off."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from ..errors import SourceError
+from .base import Connector, FetchResult, OpenedBackend
+from .policy import file_path
+
+BATCH_ROWS = 65_536
+
+
+class DuckDBConnector(Connector):
+    family = "duckdb"
+    dialect = "duckdb"
+
+    def open(self, parsed, target, settings, password=None) -> OpenedBackend:
+        path = file_path(parsed)
+        config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        if settings.team:
+            config["enable_external_access"] = "false"
+        if path is None:
+            raw = duckdb.connect(":memory:", config=config)
+        else:
+            path = Path(path).resolve()
+            if not path.exists():
+                raise SourceError(f"The DuckDB file does not exist: {path.name}.")
+            raw = duckdb.connect(str(path), read_only=True, config=config)
+        backend = ibis.duckdb.from_connection(raw)  # ibis sets the session time zone first
+        raw.execute("SET lock_configuration = true")
+        return OpenedBackend(backend=backend, raw=raw, extra={"cursors": set()})
+
+    def run(self, opened, sql, max_rows, timeout) -> FetchResult:
+        cur = opened.raw.cursor()  # one cursor per query: DuckDB cursors are thread-safe to interrupt
+        opened.extra["cursors"].add(cur)
+        timer = threading.Timer(timeout, cur.interrupt) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            cur.execute(sql)
+            reader = cur.fetch_record_batch(BATCH_ROWS)
+            batches, count = [], 0
+            for batch in reader:
+                batches.append(batch)
+                count += batch.num_rows
+                if count > max_rows:
+                    break
+            table = pa.Table.from_batches(batches, schema=reader.schema)
+            return FetchResult(table.slice(0, max_rows), count > max_rows)
+        finally:
+            if timer:
+                timer.cancel()
+            opened.extra["cursors"].discard(cur)
+            cur.close()
+
+    def cancel(self, opened) -> None:
+        for cur in list(opened.extra.get("cursors", ())):
+            try:
+                cur.interrupt()
+            except duckdb.Error:
+                pass
+
+    def is_disconnect(self, exc) -> bool:
+        return "connection already closed" in str(exc).lower()

@@ -1,0 +1,370 @@
+"""Many named, live, read-only connections per workspace.
+
+One backend object per connection, created lazily and reused; pre-pinged after idling;
+reconnected with bounded exponential backoff when the database went away; every query
+capped in rows and time, cancellable from the caller's thread (Ctrl-C / kernel interrupt),
+and recorded as a usage event. Passwords only ever exist decrypted in memory, for the call
+that opens the connection.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..config import Settings
+from ..crypto import CredentialCipher
+from ..errors import (
+    ConnectionNotFound, CredentialError, DataAskError, QueryCancelled, QueryTimeout, SourceError,
+    UsageError, did_you_mean,
+)
+from ..store import DEFAULT_WORKSPACE, ConnectionRecord, Repository
+from .base import Connector, FetchResult, OpenedBackend
+from .health import Backoff, compute_health
+from .info import ConnectionInfo, ConnectionList, QueryResult
+from .policy import check_url
+from .registry import connector_for
+from .sanitize import sanitize_error
+from .url import MASK, ParsedURL, parse_connection_url, parse_stored_url
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+PREPING_AFTER_IDLE = 1.0  # seconds; pool_pre_ping without a round-trip on every call in a burst
+_TIMEOUT_MARKERS = ("statement timeout", "interrupt", "max_statement_time", "maximum statement execution time", "canceling statement")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    latency_ms: float | None
+    message: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "latency_ms": self.latency_ms, "message": self.message}
+
+
+@dataclass
+class _Entry:
+    record: ConnectionRecord
+    connector: Connector
+    opened: OpenedBackend | None = None
+    last_used: float = 0.0
+    secrets: tuple[str, ...] = field(default_factory=tuple)  # for sanitizing errors only
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise UsageError(
+            f"'{name}' is not a valid connection name.",
+            hint="Use letters, digits and underscores, starting with a letter (it is used as "
+            "a table qualifier in %%federate, e.g. shop_sales.orders).",
+        )
+    return name
+
+
+class ConnectionManager:
+    """Owns the pool of live connections of one process. State lives here, not in globals."""
+
+    def __init__(self, settings: Settings, repo: Repository, *, actor: str | None = None) -> None:
+        self.settings = settings
+        self.repo = repo
+        self.actor = actor or settings.actor
+        self.backoff = Backoff(deadline=settings.connect_timeout)
+        self._cipher: CredentialCipher | None = None
+        self._pool: dict[tuple[int, str], _Entry] = {}
+        self._pool_lock = threading.Lock()
+        self._workers = cf.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dataask-query")
+
+    # -- plumbing ------------------------------------------------------------------------
+    @property
+    def cipher(self) -> CredentialCipher:
+        if self._cipher is None:
+            self._cipher = CredentialCipher.from_settings(self.settings)
+        return self._cipher
+
+    def _ws_id(self, workspace: str) -> int:
+        return self.repo.get_workspace(workspace).id
+
+    def record(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> ConnectionRecord:
+        """The stored record of ``name``; unknown names get a did-you-mean and the fix."""
+        ws_id = self._ws_id(workspace)
+        rec = self.repo.get_connection(ws_id, name)
+        if rec is None:
+            names = [c.name for c in self.repo.list_connections(ws_id)]
+            raise ConnectionNotFound(
+                f"No connection named '{name}'.{did_you_mean(name, names)}",
+                hint=f"Add it with: dataask connection add {name} URL  (or %dataask connect {name} URL)"
+                if not did_you_mean(name, names) else None,
+            )
+        return rec
+
+    def _decrypt(self, rec: ConnectionRecord) -> str | None:
+        return self.cipher.decrypt(rec.secret, connection=rec.name) if rec.secret else None
+
+    def _open(self, parsed: ParsedURL, password: str | None, connector: Connector) -> OpenedBackend:
+        target = check_url(parsed, self.settings, connector.default_port)
+        return connector.open(parsed, target, self.settings, password)
+
+    def _source_error(self, name: str, exc: BaseException, secrets=()) -> SourceError:
+        if isinstance(exc, DataAskError) and not isinstance(exc, SourceError):
+            return exc  # type: ignore[return-value]
+        text = sanitize_error(getattr(exc, "message", None) or str(exc), secrets)
+        if any(m in text.lower() for m in _TIMEOUT_MARKERS):
+            return QueryTimeout(f"'{name}' stopped the query: it ran past the time limit. ({text})")
+        return SourceError(f"'{name}' failed: {text}")
+
+    # -- adding, testing, removing ---------------------------------------------------------
+    def add(
+        self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
+        replace: bool = False,
+    ) -> ConnectionInfo:
+        """Test ``url`` and save it as ``name`` only if the probe succeeds.
+
+        ``password`` overrides one in the URL. With ``replace=True`` and no new password (or
+        the mask), the stored secret is kept, but only for the same user, host and port: a
+        secret never follows a connection to a new endpoint.
+        """
+        validate_name(name)
+        ws_id = self._ws_id(workspace)
+        parsed = parse_connection_url(url)
+        connector = connector_for(parsed.family)
+        if password is None:
+            password = parsed.password
+        existing = self.repo.get_connection(ws_id, name)
+        secret_kept = None
+        if password in (None, MASK) and existing is not None and existing.secret and replace:
+            old = parse_stored_url(existing.url)
+            same = (old.family, old.url.username, old.host, old.url.port) == (
+                parsed.family, parsed.url.username, parsed.host, parsed.url.port)
+            if not same:
+                raise UsageError("The host or user changed: enter the password again.")
+            secret_kept = existing.secret
+            password = self._decrypt(existing)
+        elif password == MASK:
+            raise UsageError("Enter the real password, not the mask.")
+        if password and secret_kept is None:
+            self.cipher  # noqa: B018  refuse early (no key, weak key) before touching the database
+        secrets = (password, url)
+        started = time.perf_counter()
+        try:
+            opened = self._open(parsed, password, connector)
+            try:
+                connector.ping(opened, timeout=self.settings.connect_timeout)
+            finally:
+                connector.close(opened)
+        except DataAskError as exc:
+            self._audit("connection.add", name, ws_id, "error", {"reason": exc.code})
+            if isinstance(exc, SourceError):
+                raise SourceError(f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}") from None
+            raise
+        except Exception as exc:
+            self._audit("connection.add", name, ws_id, "error", {"reason": type(exc).__name__})
+            raise SourceError(
+                f"Could not connect to '{name}': {sanitize_error(str(exc), secrets)}",
+                hint="Nothing was saved. Check the host, port, database name and credentials.",
+            ) from None
+        latency = (time.perf_counter() - started) * 1000
+        secret = secret_kept or (self.cipher.encrypt(password) if password else None)
+        rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, {}, self.actor, replace)
+        self._drop((ws_id, name))
+        self.repo.record_event(rec.id, "connect", True, latency_ms=round(latency, 3))
+        self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok", {"family": parsed.family})
+        return self.info(name, workspace)
+
+    def test(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> TestResult:
+        """Ping ``name`` (reconnecting if needed) and record the sample."""
+        started = time.perf_counter()
+        try:
+            self._call(name, workspace, lambda e: e.connector.ping(e.opened, timeout=self.settings.connect_timeout),
+                       timeout=self.settings.connect_timeout, kind="ping")
+        except DataAskError as exc:
+            return TestResult(False, None, str(exc.message))
+        return TestResult(True, round((time.perf_counter() - started) * 1000, 3))
+
+    def remove(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+        rec = self.record(name, workspace)
+        self._drop((rec.workspace_id, name))
+        self.repo.remove_connection(rec.workspace_id, name)
+        self._audit("connection.remove", name, rec.workspace_id, "ok", {})
+
+    # -- reading ---------------------------------------------------------------------------
+    def info(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> ConnectionInfo:
+        return self._info(self.record(name, workspace), workspace)
+
+    def _info(self, rec: ConnectionRecord, workspace: str) -> ConnectionInfo:
+        connector = connector_for(rec.family)
+        return ConnectionInfo(
+            name=rec.name, workspace=workspace, family=rec.family, dialect=connector.dialect,
+            url=parse_stored_url(rec.url).masked(bool(rec.secret)),
+            health=compute_health(self.repo.recent_events(rec.id)), usage=self.repo.usage_totals(rec.id),
+            live_tested=connector.live_tested, created_at=rec.created_at,
+        )
+
+    def list(self, workspace: str = DEFAULT_WORKSPACE) -> ConnectionList:
+        return ConnectionList(self._info(r, workspace) for r in self.repo.list_connections(self._ws_id(workspace)))
+
+    def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> list[str]:
+        return sorted(self._call(name, workspace, lambda e: list(e.opened.backend.list_tables()), kind=None))
+
+    def columns(self, name: str, table: str, workspace: str = DEFAULT_WORKSPACE) -> dict[str, str]:
+        """Column name -> type for ``table`` (``schema.table`` accepted)."""
+        schema, _, bare = table.rpartition(".")
+
+        def go(e: _Entry):
+            kwargs = {"database": schema} if schema else {}
+            return {col: str(dtype).lstrip("!") for col, dtype in e.opened.backend.get_schema(bare, **kwargs).items()}
+
+        return self._call(name, workspace, go, kind=None)
+
+    def backend(self, name: str, workspace: str = DEFAULT_WORKSPACE):
+        """The live ibis backend of ``name`` (for ibis users; not guarded by DataAsk's lock)."""
+        return self._entry(self.record(name, workspace)).opened.backend
+
+    def dialect(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> str:
+        return connector_for(self.record(name, workspace).family).dialect
+
+    # -- running -----------------------------------------------------------------------------
+    def execute(
+        self, name: str, sql: str, *, workspace: str = DEFAULT_WORKSPACE, max_rows: int | None = None,
+        timeout: float | None = None, check: bool = True,
+    ) -> QueryResult:
+        """Run one read-only statement on ``name``.
+
+        Parameters
+        ----------
+        max_rows
+            Row cap (default and ceiling: ``Settings.max_rows``); ``truncated`` says if it bit.
+        timeout
+            Seconds before the query is cancelled server-side (default ``Settings.query_timeout``).
+        check
+            Run the read-only guard first. Only tests switch it off, to show that the
+            database's own read-only session still refuses writes.
+        """
+        rec = self.record(name, workspace)
+        connector = connector_for(rec.family)
+        if check:
+            from ..safety import assert_read_only
+
+            assert_read_only(sql, dialect=connector.dialect)
+        cap = min(max_rows or self.settings.max_rows, self.settings.max_rows)
+        limit = timeout or self.settings.query_timeout
+        started = time.perf_counter()
+        fetched: FetchResult = self._call(
+            name, workspace, lambda e: e.connector.run(e.opened, sql, cap, limit), timeout=limit, kind="query"
+        )
+        seconds = time.perf_counter() - started
+        self.repo.record_event(
+            rec.id, "query", True, latency_ms=round(seconds * 1000, 3), rows=fetched.table.num_rows,
+            bytes=int(fetched.table.nbytes),
+        )
+        return QueryResult(name, sql, fetched.table, fetched.truncated, seconds)
+
+    def _entry(self, rec: ConnectionRecord) -> _Entry:
+        key = (rec.workspace_id, rec.name)
+        with self._pool_lock:
+            entry = self._pool.get(key)
+            if entry is None or entry.record.updated_at != rec.updated_at:
+                if entry is not None and entry.opened is not None:
+                    entry.connector.close(entry.opened)
+                entry = self._pool[key] = _Entry(rec, connector_for(rec.family))
+        if entry.opened is None:
+            try:
+                password = self._decrypt(rec)
+            except CredentialError as exc:
+                self.repo.record_event(rec.id, "error", False, message=exc.message)
+                raise
+            entry.secrets = (password,) if password else ()
+            parsed = parse_stored_url(rec.url)
+            entry.opened = self.backoff.retry(
+                lambda: self._open(parsed, password, entry.connector),
+                retryable=lambda exc: not isinstance(exc, DataAskError) and entry.last_used > 0,
+            )
+        return entry
+
+    def _drop(self, key: tuple[int, str]) -> None:
+        with self._pool_lock:
+            entry = self._pool.pop(key, None)
+        if entry is not None and entry.opened is not None:
+            entry.connector.close(entry.opened)
+
+    def _invalidate(self, entry: _Entry) -> None:
+        if entry.opened is not None:
+            entry.connector.close(entry.opened)
+            entry.opened = None
+
+    def _call(self, name, workspace, fn, *, timeout: float | None = None, kind: str | None):
+        """Run ``fn(entry)`` on a worker thread holding the connection's lock.
+
+        Reconnects once (with backoff) if the connection died; Ctrl-C in the calling thread
+        cancels the query on the server and raises :class:`QueryCancelled`.
+        """
+        rec = self.record(name, workspace)
+        try:
+            return self._attempt(rec, fn, timeout, retry_on_disconnect=True)
+        except DataAskError as exc:
+            if kind is not None or isinstance(exc, SourceError):
+                self.repo.record_event(rec.id, "error" if kind != "ping" else "ping", False, message=exc.message)
+            raise
+
+    def _attempt(self, rec, fn, timeout, *, retry_on_disconnect: bool):
+        try:
+            entry = self._entry(rec)
+        except DataAskError:
+            raise
+        except Exception as exc:
+            raise self._source_error(rec.name, exc) from None
+        grace = (timeout or self.settings.query_timeout) + 5.0
+
+        def work():
+            if not entry.opened.lock.acquire(timeout=grace):
+                raise SourceError(f"'{rec.name}' is busy with another query; try again.")
+            try:
+                if entry.opened is None:
+                    raise SourceError(f"'{rec.name}' was closed while waiting.")
+                if time.monotonic() - entry.last_used > PREPING_AFTER_IDLE and entry.last_used:
+                    entry.connector.ping(entry.opened, timeout=self.settings.connect_timeout)
+                result = fn(entry)
+                entry.last_used = time.monotonic()
+                return result
+            finally:
+                entry.opened.lock.release()
+
+        future = self._workers.submit(work)
+        try:
+            return future.result(timeout=grace)
+        except KeyboardInterrupt:
+            if entry.opened is not None:
+                entry.connector.cancel(entry.opened)
+            raise QueryCancelled(f"Cancelled the query on '{rec.name}'.") from None
+        except cf.TimeoutError:
+            if entry.opened is not None:
+                entry.connector.cancel(entry.opened)
+            raise QueryTimeout(f"'{rec.name}' did not answer within {grace - 5:.0f} s; the query was cancelled.") from None
+        except DataAskError:
+            raise
+        except Exception as exc:
+            if entry.connector.is_disconnect(exc) and retry_on_disconnect and not _is_timeout(exc):
+                self._invalidate(entry)
+                entry.last_used = entry.last_used or time.monotonic()  # mark as once-working: backoff applies
+                return self._attempt(rec, fn, timeout, retry_on_disconnect=False)
+            if entry.connector.is_disconnect(exc):
+                self._invalidate(entry)
+            raise self._source_error(rec.name, exc, entry.secrets) from None
+
+    def close(self) -> None:
+        with self._pool_lock:
+            entries, self._pool = list(self._pool.values()), {}
+        for entry in entries:
+            if entry.opened is not None:
+                entry.connector.close(entry.opened)
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    def _audit(self, action: str, target: str, ws_id: int, outcome: str, detail: dict) -> None:
+        self.repo.audit(self.actor, action, target_type="connection", target=target, workspace_id=ws_id,
+                        outcome=outcome, detail=detail)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return any(m in str(exc).lower() for m in _TIMEOUT_MARKERS)

@@ -1,0 +1,21 @@
+"""The metadata store: SQLAlchemy models, Alembic migrations and the repository interface."""
+
+from __future__ import annotations
+
+from .database import create_store_engine, migrate
+from .records import AuditRecord, ConnectionRecord, EventRecord, UsageTotals, WorkspaceRecord
+from .repository import DEFAULT_WORKSPACE, LocalRepository, Repository
+
+__all__ = [
+    "DEFAULT_WORKSPACE", "AuditRecord", "ConnectionRecord", "EventRecord", "LocalRepository", "Repository",
+    "UsageTotals", "WorkspaceRecord", "create_store_engine", "migrate", "open_store",
+]
+
+
+def open_store(url: str) -> LocalRepository:
+    """Open (and migrate) the store at ``url`` and make sure the default workspace exists."""
+    engine = create_store_engine(url)
+    migrate(engine)
+    repo = LocalRepository(engine)
+    repo.ensure_workspace(DEFAULT_WORKSPACE)
+    return repo
