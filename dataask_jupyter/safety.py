@@ -55,8 +55,6 @@ DENIED_NODES = {
     "Disconnect": "disconnect", "Into": "select_into", "Lock": "locking_read",
     "QueryTransform": "transform_script",
 }
-_DENIED_KINDS = {getattr(exp, n): k for n, k in DENIED_NODES.items() if hasattr(exp, n)}
-_DENIED_CLASSES = tuple(_DENIED_KINDS)
 
 #: Functions (lower-case) refused in every dialect: file, network, sleep, sequence,
 #: session/config, locks, admin, shell and "run this SQL string" functions.
@@ -124,11 +122,42 @@ TSQL_STATEMENT_WORDS = frozenset({
     "BULK", "WRITETEXT", "UPDATETEXT", "READTEXT", "GOTO", "DEALLOCATE", "DECLARE", "GO",
 })
 
+#: Reasons by kind; kinds not listed get a generic "X is not allowed" reason.
+_READ_ONLY = "only read queries (SELECT, WITH ... SELECT, VALUES) are allowed"
+REASONS = {
+    "empty": "no SQL statement found",
+    "multiple_statements": "only one statement is allowed",
+    "invalid_input": "SQL must be text",
+    "too_long": f"SQL is longer than {MAX_SQL_CHARS} characters",
+    "control_character": "SQL contains control characters (such as NUL)",
+    "invalid_text": "SQL contains text that is not valid Unicode",
+    "executable_comment": "MySQL/MariaDB executable comments (/*! ... */) are not allowed",
+    "nested_comment": "nested block comments are not allowed (databases disagree on them)",
+    "ambiguous_string": "a backslash before a quote inside a string is not allowed (its "
+                        "meaning depends on server settings); double the quote instead",
+    "unicode_escape": "U&-escaped identifiers are not allowed",
+    "into_outfile": "SELECT ... INTO OUTFILE/DUMPFILE writes files; not allowed",
+    "load_data": "LOAD DATA reads files into tables; not allowed",
+    "select_into": "SELECT ... INTO creates a table; not allowed",
+    "locking_read": "locking reads (FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE) are not allowed",
+    "returning": "RETURNING belongs to a data-changing statement; not allowed",
+    "transform_script": "TRANSFORM ... USING runs a script; not allowed",
+    "system_variable": "system variables (@@...) are not allowed",
+    "variable": "session/user variables (@...) are not allowed",
+    "file_table": "reading files, URLs or stages as tables is not allowed",
+    "function": "function {}() is not allowed (file, network, session, sleep or side effects)",
+    "package": "{}* packages are not allowed",
+    "tsql_keyword": "{1} is a T-SQL statement keyword (it would run as a second statement)",
+    "table_function": "a table function call that cannot be checked is not allowed",
+}
+
 # fmt: on
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!", re.IGNORECASE)
 _SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_$]{0,62}$")
 _FILE_CHARS = ("/", "\\", ":", "*", "?", "~")
+_DENIED_KINDS = {getattr(exp, n): k for n, k in DENIED_NODES.items() if hasattr(exp, n)}
+_DENIED_CLASSES = tuple(_DENIED_KINDS)
 
 # ----------------------------------------------------------------------------- public API
 
@@ -153,7 +182,7 @@ class Verdict:
     kind: str | None = None
 
     def to_dict(self) -> dict:
-        """Return the wire shape: ``{"allowed": true}`` or ``{"allowed": false, "reason", "kind"}``."""
+        """Return ``{"allowed": true}`` or ``{"allowed": false, "reason": ..., "kind": ...}``."""
         if self.allowed:
             return {"allowed": True}
         return {"allowed": False, "reason": self.reason, "kind": self.kind}
@@ -185,18 +214,17 @@ def assert_read_only(sql: str, dialect: str = DEFAULT_DIALECT) -> exp.Expression
     sql : str
         The SQL text.
     dialect : str
-        A sqlglot dialect name; unknown names are refused with the list of valid ones.
+        A sqlglot dialect name; an unknown name is refused with the list of valid ones.
 
     Returns
     -------
     sqlglot.exp.Expression
-        The parsed statement (a Select, set operation, Values, Pivot or Subquery).
+        The parsed statement (Select, set operation, Values, Pivot or Subquery).
 
     Raises
     ------
     UnsafeSQL
-        The text is not exactly one read-only query; the message names the statement
-        kind or function.
+        Not exactly one read-only query; the message names the statement kind or function.
     """
     verdict, tree = _check(sql, dialect)
     if not verdict.allowed or tree is None:
@@ -205,7 +233,7 @@ def assert_read_only(sql: str, dialect: str = DEFAULT_DIALECT) -> exp.Expression
 
 
 def guard_jsonl(lines: Iterable[str]) -> Iterator[dict]:
-    """Check SQL given as JSON lines (used by ``dataask guard``).
+    """Check SQL given as JSON lines (the ``dataask guard`` command).
 
     Parameters
     ----------
@@ -225,29 +253,31 @@ def guard_jsonl(lines: Iterable[str]) -> Iterator[dict]:
         try:
             item = json.loads(line)
         except (ValueError, RecursionError) as err:
-            # JSONDecodeError.msg carries no input text; other errors might, so keep it generic.
+            # JSONDecodeError.msg never quotes the input; other errors might.
             detail = err.msg if isinstance(err, json.JSONDecodeError) else "unreadable"
             yield Verdict(
                 False, f"line {number}: invalid JSON ({detail})", "invalid_json"
             ).to_dict()
             continue
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("sql"), str)
-            or not isinstance(item.get("dialect", DEFAULT_DIALECT), str)
-        ):
-            reason = (
-                f'line {number}: expected an object with a string "sql" (and optional "dialect")'
-            )
+        dialect = (item.get("dialect") or DEFAULT_DIALECT) if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("sql"), str):
+            reason = f'line {number}: expected an object with a string "sql"'
             yield Verdict(False, reason, "invalid_input").to_dict()
-            continue
-        yield check_sql(item["sql"], item.get("dialect", DEFAULT_DIALECT)).to_dict()
+        else:
+            yield check_sql(item["sql"], dialect).to_dict()
 
 
 # ----------------------------------------------------------------------------- internals
 
 
-def _no(kind: str, reason: str) -> tuple[Verdict, None]:
+def _no(kind: str, reason: str | None = None) -> tuple[Verdict, None]:
+    if reason is None:
+        prefix, _, name = kind.partition(":")
+        template = REASONS.get(prefix if name else kind)
+        if template is None:
+            reason = f"{kind.upper()} is not allowed; {_READ_ONLY}"
+        else:
+            reason = template.format(name, name.upper()) if name else template
     return Verdict(False, reason, kind), None
 
 
@@ -256,49 +286,42 @@ def _check(sql: object, dialect: object) -> tuple[Verdict, exp.Expression | None
     if name not in VALID_DIALECTS:
         hint = did_you_mean(name, VALID_DIALECTS) if _SAFE_NAME.match(name) else ""
         return _no(
-            "unknown_dialect", f"unknown SQL dialect.{hint} Use one of: {', '.join(VALID_DIALECTS)}"
+            "unknown_dialect",
+            f"unknown SQL dialect.{hint} Use one of: " + ", ".join(VALID_DIALECTS),
         )
     if not isinstance(sql, str):
-        return _no("invalid_input", "SQL must be text")
+        return _no("invalid_input")
     if len(sql) > MAX_SQL_CHARS:
-        return _no("too_long", f"SQL is longer than {MAX_SQL_CHARS} characters")
+        return _no("too_long")
     if _CONTROL_CHARS.search(sql):
-        return _no("control_character", "SQL contains control characters (such as NUL)")
+        return _no("control_character")
     try:
         sql.encode("utf-8")
-    except UnicodeEncodeError:
-        return _no("invalid_text", "SQL contains text that is not valid Unicode")
+    except UnicodeEncodeError:  # lone surrogates
+        return _no("invalid_text")
     try:
         tokens = _dialect(name).tokenize(sql)
-    except (SqlglotError, RecursionError):
-        return _no("parse_error", f"could not tokenize the SQL as {name}")
-    refused = _check_tokens(sql, tokens, name)
-    if refused:
-        return _no(*refused)
-    try:
+        refused = _check_tokens(sql, tokens, name)
+        if refused:
+            return _no(refused)
+        # Parse fresh tokens: the parser may attach comments to the ones it is given.
         parsed = _quiet_parser(name).parse(_dialect(name).tokenize(sql), sql)
     except RecursionError:
         return _no("parse_error", "SQL is too deeply nested to check")
     except ParseError as err:
         return _no("parse_error", _parse_error_reason(err, name))
-    except SqlglotError:
-        return _no("parse_error", f"could not parse the SQL as {name}")
+    except SqlglotError:  # TokenError and friends quote the SQL: keep the reason generic
+        return _no("parse_error", f"could not read the SQL as {name}")
     statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
-    if not statements:
-        return _no("empty", "no SQL statement found")
-    if len(statements) > 1:
-        return _no("multiple_statements", f"only one statement is allowed; found {len(statements)}")
+    if len(statements) != 1:
+        return _no("multiple_statements" if statements else "empty")
     tree = statements[0]
     root = tree.unnest() if isinstance(tree, exp.Subquery) else tree
     if not isinstance(root, READ_ROOTS):
-        kind = _statement_kind(root, tokens)
-        return _no(
-            kind,
-            f"only read queries (SELECT, WITH ... SELECT, VALUES) are allowed, not {kind.upper()}",
-        )
+        return _no(_statement_kind(root, tokens))
     refused = _check_tree(tree, tokens, name)
     if refused:
-        return _no(*refused)
+        return _no(refused)
     return Verdict(True, None, type(root).__name__.lower()), tree
 
 
@@ -330,7 +353,7 @@ def _parse_error_reason(err: ParseError, name: str) -> str:
     return f"could not parse the SQL as {name}{where}: {description}"
 
 
-def _check_tokens(sql: str, tokens: list, name: str) -> tuple[str, str] | None:
+def _check_tokens(sql: str, tokens: list, name: str) -> str | None:
     # Blank out every token: what is left is whitespace and comments only.
     masked, last = [], 0
     for tok in tokens:
@@ -338,42 +361,26 @@ def _check_tokens(sql: str, tokens: list, name: str) -> tuple[str, str] | None:
         last = tok.end + 1
     masked.append(sql[last:])
     if _EXECUTABLE_COMMENT.search("".join(masked)):
-        return (
-            "executable_comment",
-            "MySQL/MariaDB executable comments (/*! ... */) are not allowed",
-        )
+        return "executable_comment"
     if any("/*" in comment for tok in tokens for comment in tok.comments or ()):
-        return (
-            "nested_comment",
-            "nested block comments are not allowed (databases disagree on them)",
-        )
-    words = [tok.text.upper() for tok in tokens]
+        return "nested_comment"
+    words = [tok.text.upper() for tok in tokens] + [""]
     for i, tok in enumerate(tokens):
-        kind = tok.token_type.name
+        kind, nxt = tok.token_type.name, words[i + 1]
         if kind.endswith("STRING") and re.search(r"\\['\"]", sql[tok.start : tok.end + 1]):
-            return (
-                "ambiguous_string",
-                "a backslash before a quote inside a string is not "
-                "allowed (its meaning depends on server settings); use doubled quotes",
-            )
-        if words[i] == "INTO" and i + 1 < len(words) and words[i + 1] in ("OUTFILE", "DUMPFILE"):
-            return "into_outfile", "SELECT ... INTO OUTFILE/DUMPFILE writes files; not allowed"
-        if words[i] == "LOAD" and i + 1 < len(words) and words[i + 1] in ("DATA", "XML"):
-            return "load_data", "LOAD DATA reads files into tables; not allowed"
-        if (
-            kind == "AMP"
-            and 0 < i < len(tokens) - 1
-            and words[i - 1] == "U"
-            and tokens[i + 1].token_type.name == "IDENTIFIER"
-            and tokens[i - 1].end + 1 == tok.start == tokens[i + 1].start - 1
-        ):
-            # Postgres U&"pg\005fread..." spells a denied name the walk cannot see.
-            return "unicode_escape", "U&-escaped identifiers are not allowed"
-        if name in ("tsql", "fabric") and kind == "VAR" and words[i] in TSQL_STATEMENT_WORDS:
-            return (
-                f"tsql_{words[i].lower()}",
-                f"{words[i]} is a T-SQL statement keyword; not allowed",
-            )
+            return "ambiguous_string"
+        if words[i] == "INTO" and nxt in ("OUTFILE", "DUMPFILE"):
+            return "into_outfile"
+        if words[i] == "LOAD" and nxt in ("DATA", "XML"):
+            return "load_data"
+        if kind == "AMP" and 0 < i < len(tokens) - 1 and words[i - 1] == "U":
+            after = tokens[i + 1]
+            # Postgres U&"pg\005fread\005ffile" spells a denied name the walk cannot see.
+            if after.token_type.name == "IDENTIFIER" and tok.start == tokens[i - 1].end + 1:
+                return "unicode_escape"
+        plain = kind not in ("IDENTIFIER", "STRING") and not kind.endswith("_STRING")
+        if name in ("tsql", "fabric") and plain and i and words[i] in TSQL_STATEMENT_WORDS:
+            return f"tsql_keyword:{words[i].lower()}"
     return None
 
 
@@ -385,8 +392,7 @@ def _statement_kind(root: exp.Expression, tokens: list) -> str:
         if kind:
             return kind
     # e.g. "START TRANSACTION" parses as an Alias, "CHECKPOINT" as a Column.
-    first = tokens[0].text.lower() if tokens else ""
-    return _safe(first, type(root).__name__.lower())
+    return _safe(tokens[0].text if tokens else "", type(root).__name__.lower())
 
 
 def _safe(name: str, fallback: str) -> str:
@@ -394,84 +400,68 @@ def _safe(name: str, fallback: str) -> str:
     return name if _SAFE_NAME.match(name) else fallback
 
 
-def _check_tree(tree: exp.Expression, tokens: list, name: str) -> tuple[str, str] | None:
+def _check_tree(tree: exp.Expression, tokens: list, name: str) -> str | None:
     string_starts = {t.start for t in tokens if t.token_type.name.endswith("STRING")}
     for node in tree.walk():
         if isinstance(node, _DENIED_CLASSES):
-            kind = _statement_kind(node, [])
-            return kind, _NODE_REASONS.get(
-                kind, f"{kind.upper()} is not allowed in a read-only query"
-            )
+            return _statement_kind(node, [])
         if isinstance(node, exp.Func):
             fn = _denied_function(node)
             if fn:
-                return (
-                    f"function:{fn}",
-                    f"function {fn}() is not allowed (file, network, "
-                    "session, sleep or side-effecting access)",
-                )
+                return f"function:{fn}"
         elif isinstance(node, exp.Column) and node.name.lower() == "nextval" and node.table:
-            return "function:nextval", "function nextval() is not allowed (it changes a sequence)"
+            return "function:nextval"  # Snowflake seq.NEXTVAL
         elif isinstance(node, (exp.SessionParameter, exp.Parameter)):
-            refused = _check_variable(node, name)
-            if refused:
-                return refused
-        elif isinstance(node, exp.Table) and _is_file_table(node, string_starts, name):
-            return "file_table", "reading files, URLs or stages as tables is not allowed"
-        elif (
-            name == "oracle"
-            and isinstance(node, exp.Identifier)
-            and node.name.lower().startswith(DENIED_PACKAGE_PREFIXES)
-        ):
-            package = node.name.lower().split("_")[0] + "_"
-            return f"package:{package}", f"{package.upper()}* packages are not allowed"
+            if isinstance(node, exp.SessionParameter) or isinstance(node.this, exp.Parameter):
+                return "system_variable"
+            if node.sql(dialect=name).startswith("@"):
+                return "variable"
+        elif isinstance(node, exp.Table):
+            alias = node.args.get("alias")
+            if alias and any(c.meta.get("start") in string_starts for c in alias.columns):
+                # sqlglot reads FROM file('x') as table "file" with column alias 'x'.
+                fn = _denied_name([node.name])
+                return f"function:{fn}" if fn else "table_function"
+            if _is_file_table(node, string_starts, name):
+                return "file_table"
+        elif name == "oracle" and isinstance(node, exp.Identifier):
+            if node.name.lower().startswith(DENIED_PACKAGE_PREFIXES):
+                return "package:" + node.name.lower().split("_")[0] + "_"
     return None
-
-
-_NODE_REASONS = {
-    "select_into": "SELECT ... INTO creates a table; not allowed",
-    "locking_read": "locking reads (FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE) are not allowed",
-    "returning": "RETURNING belongs to a data-changing statement; not allowed",
-    "transform_script": "TRANSFORM ... USING runs a script; not allowed",
-}
-
-
-def _function_names(node: exp.Func) -> list[str]:
-    if type(node).__name__.startswith("Anonymous"):
-        # The name of an anonymous call is in ``this``; ``node.name`` of a typed function
-        # can be its first argument (a path), so never use it for typed classes.
-        this = node.this
-        return [(this if isinstance(this, str) else getattr(this, "name", "")).lower()]
-    return [type(node).key.lower(), *(n.lower() for n in type(node).sql_names())]
 
 
 def _denied_function(node: exp.Func) -> str | None:
-    for fn in _function_names(node):
+    if type(node).__name__.startswith("Anonymous"):
+        # An anonymous call keeps its name in ``this``. ``node.name`` of a typed function
+        # can be its first argument (a path), so typed classes use their class names.
+        this = node.this
+        names = [this if isinstance(this, str) else getattr(this, "name", "")]
+    else:
+        names = [type(node).key, *type(node).sql_names()]
+    return _denied_name(names)
+
+
+def _denied_name(names: list[str]) -> str | None:
+    for fn in (n.lower() for n in names):
         if fn in DENIED_FUNCTIONS or fn.startswith(DENIED_FUNCTION_PREFIXES):
             return _safe(fn, "denied")
-    return None
-
-
-def _check_variable(node: exp.Expression, name: str) -> tuple[str, str] | None:
-    if isinstance(node, exp.SessionParameter) or isinstance(node.this, exp.Parameter):
-        return "system_variable", "system variables (@@...) are not allowed"
-    if node.sql(dialect=name).startswith("@"):
-        return "variable", "session/user variables (@...) are not allowed"
     return None
 
 
 def _is_file_table(node: exp.Table, string_starts: set[int], name: str) -> bool:
     if isinstance(node.this, exp.Var) and node.this.name.startswith("@"):
         return True  # Snowflake stage: FROM @stage/path
-    parts = [p for p in node.parts if isinstance(p, exp.Identifier)]
-    for part in parts:
+    for part in node.parts:
+        if not isinstance(part, exp.Identifier):
+            continue
         if part.meta.get("start") in string_starts:
             return True  # a string literal in table position: DuckDB reads it as a file/URL
-        text = part.name
-        if part.quoted and (
-            any(c in text for c in _FILE_CHARS) or (name == "duckdb" and "." in text)
-        ):
+        quoted_path = any(c in part.name for c in _FILE_CHARS) or (
+            name == "duckdb" and "." in part.name
+        )
+        if part.quoted and quoted_path:
             return True
+    # DuckDB's replacement scan also reads unquoted ``FROM data.csv`` as a file.
     last = node.this
     return (
         name == "duckdb"

@@ -46,6 +46,9 @@ class PostgresConnector(Connector):
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
         raw: psycopg.Connection = opened.raw
         with raw.transaction():
+            # per transaction, before any query: a SELECT cannot flip it back (set_config on
+            # default_transaction_read_only in an earlier query must not make this one writable)
+            raw.execute("SET TRANSACTION READ ONLY")
             if timeout:
                 raw.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
             # a server-side cursor streams: a 10M-row SELECT * fetches only max_rows + 1 rows

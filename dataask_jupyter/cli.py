@@ -1,0 +1,257 @@
+"""The ``dataask`` command: argparse front door; each subcommand calls one core function.
+
+JSON output is one object on stdout. Errors go to stderr with exit code 1 (2 for usage
+errors), as one short line a user can act on: never a traceback for DataAsk errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from .errors import DataAskError, UsageError
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+class CliUsageError(UsageError):
+    """Wrong use of the command line itself (exit code 2, like argparse)."""
+
+
+def handler(name: str):
+    def register(fn):
+        HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def emit(obj) -> None:
+    sys.stdout.write(json.dumps(obj, default=_default, ensure_ascii=False) + "\n")
+
+
+def _app():
+    from .core import DataAsk
+
+    return DataAsk()
+
+
+def _read_password(args) -> str | None:
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise CliUsageError("--password-stdin was given but standard input is empty.")
+        return line.rstrip("\r\n")
+    if getattr(args, "password_prompt", False):
+        return getpass.getpass("Password: ")
+    return None
+
+
+# -- connections -------------------------------------------------------------------------------
+@handler("connection add")
+def _connection_add(args) -> int:
+    with _app() as app:
+        info = app.connect(args.name, args.url, workspace=args.workspace, password=_read_password(args),
+                           replace=args.replace)
+    if args.json:
+        emit(info.to_dict())
+    else:
+        print(f"Saved connection '{info.name}' ({info.family}) after a successful test: {info.url}")
+    return 0
+
+
+@handler("connection list")
+def _connection_list(args) -> int:
+    with _app() as app:
+        conns = app.list_connections(args.workspace)
+    if args.json:
+        emit({"workspace": args.workspace, "connections": conns.to_dict()})
+    else:
+        print(conns._repr_mimebundle_()["text/plain"])
+    return 0
+
+
+@handler("connection test")
+def _connection_test(args) -> int:
+    with _app() as app:
+        result = app.connections.test(args.name, args.workspace)
+    if args.json:
+        emit({"name": args.name, **result.to_dict()})
+    else:
+        print(f"'{args.name}' OK in {result.latency_ms} ms" if result.ok else f"'{args.name}' failed: {result.message}",
+              file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
+@handler("connection remove")
+def _connection_remove(args) -> int:
+    with _app() as app:
+        app.connections.remove(args.name, args.workspace)
+    print(f"Removed connection '{args.name}'.")
+    return 0
+
+
+@handler("tables")
+def _tables(args) -> int:
+    with _app() as app:
+        tables = app.connections.tables(args.name, args.workspace)
+    if args.json:
+        emit({"connection": args.name, "tables": tables})
+    else:
+        print("\n".join(tables) if tables else f"'{args.name}' has no tables.")
+    return 0
+
+
+@handler("sql")
+def _sql(args) -> int:
+    with _app() as app:
+        result = app.sql(args.name, args.query, workspace=args.workspace, max_rows=args.limit, timeout=args.timeout)
+    if args.json:
+        emit(result.to_dict())
+    else:
+        print(result._repr_mimebundle_()["text/plain"])
+    return 0
+
+
+# -- keys, guard, demo --------------------------------------------------------------------------
+@handler("rotate-key")
+def _rotate_key(args) -> int:
+    with _app() as app:
+        report = app.rotate_key()
+    if args.json:
+        emit(report.to_dict())
+    else:
+        print(f"Re-encrypted {report.changed} secret(s) with the newest key ({report.key_source}).")
+    return 0
+
+
+@handler("guard")
+def _guard(args) -> int:
+    from .safety import check_sql, guard_jsonl
+
+    if args.jsonl:
+        source = sys.stdin if args.jsonl == "-" else open(args.jsonl, encoding="utf-8")
+        with source:
+            for verdict in guard_jsonl(source):
+                emit(verdict)
+        return 0
+    if args.sql is None:
+        raise CliUsageError("Give a SQL statement or --jsonl FILE.")
+    verdict = check_sql(args.sql, args.dialect)
+    if args.json:
+        emit(verdict.to_dict())
+    else:
+        print("allowed" if verdict.allowed else f"refused: {verdict.reason}")
+    return 0 if verdict.allowed else 1
+
+
+@handler("demo")
+def _demo(args) -> int:
+    from .demo_setup import launch_lab, prepare_demo
+
+    with _app() as app:
+        report = prepare_demo(app, Path(args.dir) if args.dir else None)
+    for line in report.lines():
+        print(line)
+    if args.no_lab:
+        return 0
+    return launch_lab(report.notebook, port=args.port)
+
+
+# -- parser ------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dataask", description="DataAsk for Jupyter: connections, SQL, demo.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    def ws(sp):
+        sp.add_argument("--workspace", "-w", default="default", help="workspace (default: default)")
+
+    def js(sp):
+        sp.add_argument("--json", action="store_true", help="print one JSON object")
+
+    conn = sub.add_parser("connection", help="add, list, test or remove connections")
+    csub = conn.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+    csub.required = True
+    add = csub.add_parser("add", help="test a connection URL and save it only if it works")
+    add.add_argument("name")
+    add.add_argument("url", help="e.g. postgresql://user@host:5432/db (leave the password out)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--password-prompt", "-W", action="store_true", help="prompt for the password")
+    add.add_argument("--replace", action="store_true", help="replace an existing connection of that name")
+    ws(add)
+    js(add)
+    lst = csub.add_parser("list", help="connections with their health")
+    ws(lst)
+    js(lst)
+    for name, text in (("test", "ping a connection and record its latency"), ("remove", "forget a connection")):
+        sp = csub.add_parser(name, help=text)
+        sp.add_argument("name")
+        ws(sp)
+        if name == "test":
+            js(sp)
+
+    tables = sub.add_parser("tables", help="list the tables of a connection")
+    tables.add_argument("name")
+    ws(tables)
+    js(tables)
+
+    sql = sub.add_parser("sql", help="run one read-only query on a connection")
+    sql.add_argument("name")
+    sql.add_argument("query")
+    sql.add_argument("--limit", type=int, default=None, help="row cap (default: DATAASK_MAX_ROWS)")
+    sql.add_argument("--timeout", type=float, default=None, help="seconds (default: DATAASK_QUERY_TIMEOUT)")
+    ws(sql)
+    js(sql)
+
+    rk = sub.add_parser("rotate-key", help="re-encrypt all stored secrets with the newest key")
+    js(rk)
+
+    guard = sub.add_parser("guard", help="check SQL with the read-only guard only")
+    guard.add_argument("sql", nargs="?")
+    guard.add_argument("--dialect", default="duckdb", help="any sqlglot dialect (default: duckdb)")
+    guard.add_argument("--jsonl", metavar="FILE", help='lines {"sql": ..., "dialect": ...}; "-" for stdin')
+    js(guard)
+
+    demo = sub.add_parser("demo", help="build the demo databases, connect them and open JupyterLab")
+    demo.add_argument("--no-lab", action="store_true", help="only prepare data and connections")
+    demo.add_argument("--dir", help="where to put the demo databases (default: $DATAASK_HOME/demo)")
+    demo.add_argument("--port", type=int, default=None, help="JupyterLab port")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    key = f"{args.command} {args.subcommand}" if getattr(args, "subcommand", None) else args.command
+    try:
+        return HANDLERS[key](args)
+    except DataAskError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        else:
+            print(f"dataask: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, CliUsageError) else 1
+    except KeyboardInterrupt:
+        print("dataask: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""One base handler: authentication, JSON bodies with size limits, one error shape.
+
+Every error leaves as ``{"error": {"code": ..., "message": ...}}`` with the status taken
+from the domain error (400/403/404/409/413/503); bad input is never a 500. Bodies are
+parsed here, not with ``get_json_body`` (which logs the raw body on bad JSON: it could
+hold a password, SECURITY.md case 7).
+"""
+
+from __future__ import annotations
+
+import json
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from dataask_jupyter.errors import DataAskError, TooLarge, UsageError
+
+DEFAULT_BODY_LIMIT = 1 << 20  # 1 MiB
+MAX_JSON_DEPTH = 64
+
+
+def _depth(value, limit: int) -> int:
+    """Depth of nested JSON containers, iteratively (no recursion on hostile input)."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, d)
+            if deepest > limit:
+                return deepest
+            stack.extend((child, d + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+class DataAskHandler(APIHandler):
+    """Base for every DataAsk route."""
+
+    body_limit = DEFAULT_BODY_LIMIT
+
+    def initialize(self, dataask) -> None:
+        self.dataask = dataask
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'")
+        self.set_header("Cache-Control", "no-store")
+
+    @property
+    def actor(self) -> str:
+        user = self.current_user
+        return getattr(user, "username", None) or str(user)
+
+    def json_body(self) -> dict:
+        """Parse the body as a JSON object; never logs the body."""
+        raw = self.request.body or b""
+        if len(raw) > self.body_limit:
+            raise TooLarge(f"The request body is larger than {self.body_limit // 1024} KiB.")
+        try:
+            data = json.loads(raw.decode("utf-8")) if raw else {}
+        except (UnicodeDecodeError, ValueError):
+            raise UsageError("The request body is not valid UTF-8 JSON.") from None
+        except RecursionError:
+            raise UsageError("The request body is nested too deeply.") from None
+        if not isinstance(data, dict):
+            raise UsageError("The request body must be a JSON object.")
+        if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise UsageError("The request body is nested too deeply.")
+        return data
+
+    def send_json(self, obj, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(obj, default=str))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, DataAskError):
+            body = exc.to_dict()
+        elif isinstance(exc, web.HTTPError):
+            body = {"code": {403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(status_code, "error"),
+                    "message": exc.log_message or self._reason}
+        else:
+            body = {"code": "internal_error", "message": "Something went wrong on the server."}
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": body}))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DataAskError):
+            if self._finished:
+                return
+            self.send_error(e.http_status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, DataAskError):
+            self.log.info("DataAsk %s: %s %s", value.code, self.request.method, self.request.path)
+            return
+        super().log_exception(typ, value, tb)
