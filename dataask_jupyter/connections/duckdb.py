@@ -22,7 +22,12 @@ class DuckDBConnector(Connector):
 
     def open(self, parsed, target, settings, password=None) -> OpenedBackend:
         path = file_path(parsed)
-        config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+        config = {
+            "autoinstall_known_extensions": "false",
+            "autoload_known_extensions": "false",
+            # never let `FROM df` read a Python variable of the calling process
+            "python_enable_replacements": "false",
+        }
         if settings.team:
             config["enable_external_access"] = "false"
         if path is None:
