@@ -65,6 +65,7 @@ class Settings:
     secret_keys: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()
     max_rows: int = 100_000
+    max_fetch_rows: int = 50_000_000  # per source, for intermediates of %%federate
     query_timeout: float = 30.0
     connect_timeout: float = 10.0
     actor: str = field(default_factory=lambda: os.environ.get("USER") or "local")
@@ -84,6 +85,7 @@ class Settings:
             secret_keys=keys,
             allowed_hosts=hosts,
             max_rows=int(_float_env("DATAASK_MAX_ROWS", 100_000)),
+            max_fetch_rows=int(_float_env("DATAASK_MAX_FETCH_ROWS", 50_000_000)),
             query_timeout=_float_env("DATAASK_QUERY_TIMEOUT", 30.0),
             connect_timeout=_float_env("DATAASK_CONNECT_TIMEOUT", 10.0),
             redis_url=os.environ.get("DATAASK_REDIS_URL") or None,

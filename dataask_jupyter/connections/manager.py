@@ -202,6 +202,9 @@ class ConnectionManager:
             live_tested=connector.live_tested, created_at=rec.created_at,
         )
 
+    def names(self, workspace: str = DEFAULT_WORKSPACE) -> list[str]:
+        return [r.name for r in self.repo.list_connections(self._ws_id(workspace))]
+
     def list(self, workspace: str = DEFAULT_WORKSPACE) -> ConnectionList:
         return ConnectionList(self._info(r, workspace) for r in self.repo.list_connections(self._ws_id(workspace)))
 
@@ -248,7 +251,7 @@ class ConnectionManager:
             from ..safety import assert_read_only
 
             assert_read_only(sql, dialect=connector.dialect)
-        cap = min(max_rows or self.settings.max_rows, self.settings.max_rows)
+        cap = max_rows if max_rows is not None else self.settings.max_rows
         limit = timeout or self.settings.query_timeout
         started = time.perf_counter()
         fetched: FetchResult = self._call(
@@ -352,6 +355,19 @@ class ConnectionManager:
             if entry.connector.is_disconnect(exc):
                 self._invalidate(entry)
             raise self._source_error(rec.name, exc, entry.secrets) from None
+
+    def cancel(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+        """Cancel whatever runs on ``name`` right now (server-side where the database allows)."""
+        rec = self.record(name, workspace)
+        with self._pool_lock:
+            entry = self._pool.get((rec.workspace_id, name))
+        if entry is not None and entry.opened is not None:
+            entry.connector.cancel(entry.opened)
+
+    def identity(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> str:
+        """Changes whenever the connection is re-pointed: a safe part of cache keys."""
+        rec = self.record(name, workspace)
+        return f"{rec.family}|{rec.url}|{rec.updated_at.isoformat() if rec.updated_at else ''}"
 
     def close(self) -> None:
         with self._pool_lock:

@@ -64,7 +64,9 @@ class ParsedURL:
     def masked(self, has_secret: bool | None = None) -> str:
         """The URL with the password replaced by :data:`MASK` when there is one."""
         if has_secret if has_secret is not None else self.password:
-            return self.url.set(password=MASK).render_as_string(hide_password=False)
+            # SQLAlchemy percent-encodes the password ('%2A' * 8); show the mask itself
+            return self.url.set(password="MASKEDPASSWORD").render_as_string(hide_password=False).replace(
+                ":MASKEDPASSWORD@", f":{MASK}@", 1)
         return self.public()
 
     def with_password(self, password: str | None) -> ParsedURL:
@@ -100,7 +102,8 @@ def parse_connection_url(raw: str) -> ParsedURL:
             hint=f"Supported: {', '.join(sorted(set(FAMILY_BY_SCHEME)))}. Examples: {EXAMPLES}",
         )
     password = url.password if url.password not in (None, "") else None
-    return ParsedURL(family=family, url=url.set(password=None), password=password)
+    # NB: ``URL.set(password=None)`` is a no-op in SQLAlchemy (None means "unchanged")
+    return ParsedURL(family=family, url=url._replace(password=None), password=password)
 
 
 def parse_stored_url(public_url: str) -> ParsedURL:

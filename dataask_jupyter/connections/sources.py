@@ -1,0 +1,49 @@
+"""Connections as the federation engine and the question engine see them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ..errors import TooLarge
+from ..store import DEFAULT_WORKSPACE
+from .manager import ConnectionManager
+
+
+class ManagedSource:
+    """A :class:`~dataask_jupyter.federation.sources.FederationSource` over a managed connection.
+
+    Every fetch goes through :meth:`ConnectionManager.execute`, so it is re-checked by the
+    read-only guard in the source's own dialect, pooled, capped, timed and counted in the
+    connection's usage stats.
+    """
+
+    def __init__(self, manager: ConnectionManager, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+        self.manager = manager
+        self.name = name
+        self.workspace = workspace
+        self.dialect = manager.dialect(name, workspace)
+        self.identity = manager.identity(name, workspace)
+
+    def list_tables(self) -> list[str]:
+        return [t for t in self.manager.tables(self.name, self.workspace) if not t.startswith("_")]
+
+    def table_columns(self, table: str) -> dict[str, str]:
+        return self.manager.columns(self.name, table, self.workspace)
+
+    def fetch_arrow(self, sql: str, *, timeout: float | None = None, max_rows: int | None = None) -> pa.Table:
+        cap = max_rows if max_rows is not None else self.manager.settings.max_fetch_rows
+        result = self.manager.execute(self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout)
+        if result.truncated and max_rows is None:
+            raise TooLarge(
+                f"'{self.name}' would send more than {cap:,} rows to the join.",
+                hint="Add filters, or raise DATAASK_MAX_FETCH_ROWS.",
+            )
+        return result.table
+
+    def cancel(self) -> None:
+        self.manager.cancel(self.name, self.workspace)
+
+
+def managed_sources(manager: ConnectionManager, workspace: str = DEFAULT_WORKSPACE) -> dict[str, ManagedSource]:
+    """Every connection of ``workspace`` as a federation source, keyed by name."""
+    return {name: ManagedSource(manager, name, workspace) for name in manager.names(workspace)}
