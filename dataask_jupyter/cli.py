@@ -161,6 +161,30 @@ def _guard(args) -> int:
     return 0 if verdict.allowed else 1
 
 
+@handler("federate")
+def _federate(args) -> int:
+    with _app() as app:
+        out = app.federate(args.sql, workspace=args.workspace, explain=args.explain, use_cache=not args.no_cache,
+                           timeout=args.timeout, max_rows=args.limit)
+    if args.explain:
+        emit(out.to_dict()) if args.json else print(out.explain())
+    elif args.json:
+        emit(out.to_dict())
+    else:
+        print(out.to_pandas().to_string(max_rows=50))
+        print(f"{out.row_count} row(s){' (truncated)' if out.truncated else ''}; cache {out.cache}; "
+              f"{out.seconds['total']:.3f} s")
+    return 0
+
+
+@handler("cache clear")
+def _cache_clear(args) -> int:
+    with _app() as app:
+        removed = app.federator.clear_cache()
+    print(f"Removed {removed} cached result(s).")
+    return 0
+
+
 @handler("demo")
 def _demo(args) -> int:
     from .demo_setup import launch_lab, prepare_demo
@@ -228,6 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
     guard.add_argument("--dialect", default="duckdb", help="any sqlglot dialect (default: duckdb)")
     guard.add_argument("--jsonl", metavar="FILE", help='lines {"sql": ..., "dialect": ...}; "-" for stdin')
     js(guard)
+
+    fed = sub.add_parser("federate", help="run one SQL statement across several connections")
+    fed.add_argument("sql", help="tables named connection.table, e.g. shop_sales.orders")
+    fed.add_argument("--explain", action="store_true", help="show the plan without running it")
+    fed.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    fed.add_argument("--timeout", type=float, default=None, help="seconds (default: DATAASK_QUERY_TIMEOUT)")
+    fed.add_argument("--limit", type=int, default=None, help="row cap (default: DATAASK_MAX_ROWS)")
+    ws(fed)
+    js(fed)
+
+    cache = sub.add_parser("cache", help="the federation result cache")
+    cache_sub = cache.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+    cache_sub.required = True
+    cache_sub.add_parser("clear", help="empty the memory, disk and Redis caches")
 
     demo = sub.add_parser("demo", help="build the demo databases, connect them and open JupyterLab")
     demo.add_argument("--no-lab", action="store_true", help="only prepare data and connections")

@@ -121,5 +121,15 @@ class Settings:
 
     def protected_paths(self) -> list[Path]:
         """Files that must never be used as a data source (store, its WAL, the key file)."""
-        store = self.sqlite_store_path
-        return [store, Path(f"{store}-wal"), Path(f"{store}-shm"), Path(f"{store}-journal"), self.key_file]
+        stores = [self.sqlite_store_path]
+        if self.store_url and self.store_url.startswith("sqlite"):  # DATAASK_STORE_URL=sqlite:////elsewhere.db
+            from sqlalchemy.engine import make_url
+
+            try:
+                db = make_url(self.store_url).database
+            except Exception:  # an invalid store URL fails later, when the store is opened
+                db = None
+            if db and db != ":memory:" and not db.startswith("file:"):
+                stores.append(Path(db).expanduser())
+        paths = [Path(f"{store}{suffix}") for store in stores for suffix in ("", "-wal", "-shm", "-journal")]
+        return [*paths, self.key_file]

@@ -23,6 +23,32 @@ class DataAsk:
         self.settings = settings or Settings.from_env()
         self.repo = repo or open_store(self.settings.effective_store_url)
         self.connections = ConnectionManager(self.settings, self.repo, actor=actor)
+        self._federator = None
+
+    @property
+    def federator(self):
+        """The ``%%federate`` engine (memory + disk cache, Redis when DATAASK_REDIS_URL is set)."""
+        if self._federator is None:
+            from .federation import Federator
+
+            self._federator = Federator.from_settings(self.settings, max_fetch_rows=self.settings.max_fetch_rows)
+        return self._federator
+
+    def federate(self, sql: str, *, workspace: str = DEFAULT_WORKSPACE, explain: bool = False,
+                 use_cache: bool = True, timeout: float | None = None, max_rows: int | None = None,
+                 progress=None):
+        """Run (or with ``explain=True`` only plan) one SQL statement across connections.
+
+        Tables are named ``connection.table`` or ``connection.schema.table``.
+        """
+        from .connections.sources import managed_sources
+
+        sources = managed_sources(self.connections, workspace)
+        if explain:
+            return self.federator.explain(sql, sources)
+        kwargs = {"max_rows": max_rows} if max_rows is not None else {}
+        return self.federator.run(sql, sources=sources, timeout=timeout, use_cache=use_cache,
+                                  progress=progress, **kwargs)
 
     def connect(self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
                 replace: bool = False) -> ConnectionInfo:

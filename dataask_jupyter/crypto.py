@@ -80,6 +80,33 @@ def write_key_file(path: Path, keys: list[str]) -> None:
             tmp.unlink()
 
 
+def _create_key_file(path: Path) -> list[str]:
+    """Create the personal key file unless another process just did; return its keys.
+
+    The server extension and kernels start together: a plain write would let the last
+    writer replace a key the first one already encrypted with. ``os.link`` publishes the
+    fully written file only if none exists yet.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(Fernet.generate_key().decode() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # someone else won: use their key
+    finally:
+        tmp.unlink(missing_ok=True)
+    keys = _read_key_file(path)
+    if not keys:
+        raise ConfigError(f"The key file {path} is empty.", hint=KEY_HELP)
+    return keys
+
+
 def load_keys(settings: Settings, *, create: bool = True) -> list[str]:
     """Keys newest first, from the environment or the personal key file."""
     if settings.secret_keys:
@@ -94,8 +121,7 @@ def load_keys(settings: Settings, *, create: bool = True) -> list[str]:
         if not keys:
             raise ConfigError(f"The key file {settings.key_file} is empty.", hint=KEY_HELP)
     elif create:
-        keys = [Fernet.generate_key().decode()]
-        write_key_file(settings.key_file, keys)
+        keys = _create_key_file(settings.key_file)
     else:
         raise ConfigError("No secret key is configured.", hint=KEY_HELP)
     for key in keys:

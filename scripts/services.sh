@@ -4,6 +4,7 @@
 # Usage:
 #   scripts/services.sh start  [postgres|mariadb|redis|all]...   (default: all)
 #   scripts/services.sh stop   [postgres|mariadb|redis|all]...   (default: all)
+#   scripts/services.sh restart [postgres|mariadb|redis|all]...
 #   scripts/services.sh status [postgres|mariadb|redis|all]...   (exit 3 if one is down)
 #   scripts/services.sh env                                       (eval "$(... env)")
 #
@@ -24,8 +25,9 @@
 #
 # Exit codes: 0 ok, 1 error, 2 usage, 3 `status` found a server down,
 # 69 server binaries missing (the message names the Debian package).
-set -euo pipefail
+set -Eeuo pipefail
 umask 022
+trap 'printf "services: ERROR: unexpected failure (exit %s) at line %s: %s\n" "$?" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 STATE_DIR="${DATAASK_SERVICES_DIR:-/tmp/dataask-services}"
 case "$STATE_DIR" in /*) ;; *) STATE_DIR="$PWD/$STATE_DIR" ;; esac
@@ -90,15 +92,16 @@ missing() { # missing service apt-package what
 }
 
 # Run a command as the service user, from the state directory, with HOME there.
+# fd 9 (our lock) is closed so that a server started here never inherits the lock.
 as_svc() {
   if [[ $IS_ROOT -eq 1 ]]; then
     if command -v runuser >/dev/null 2>&1; then
-      (cd "$STATE_DIR" && runuser -u "$SVC_USER" -- env HOME="$STATE_DIR" "$@")
+      (cd "$STATE_DIR" && runuser -u "$SVC_USER" -- env HOME="$STATE_DIR" "$@") 9>&-
     else
-      (cd "$STATE_DIR" && su -s /bin/sh "$SVC_USER" -c "$(printf '%q ' env HOME="$STATE_DIR" "$@")")
+      (cd "$STATE_DIR" && su -s /bin/sh "$SVC_USER" -c "$(printf '%q ' env HOME="$STATE_DIR" "$@")") 9>&-
     fi
   else
-    (cd "$STATE_DIR" && env HOME="$STATE_DIR" "$@")
+    (cd "$STATE_DIR" && env HOME="$STATE_DIR" "$@") 9>&-
   fi
 }
 
@@ -136,7 +139,24 @@ svc_dir() {
   fi
 }
 
-pid_alive() { [[ -n ${1:-} && $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null; }
+# Create files (logs the server re-opens itself) owned by the service user.
+svc_files() {
+  touch "$@"
+  [[ $IS_ROOT -eq 0 ]] || chown "$SVC_USER:" "$@"
+}
+
+# True for a live process; a zombie (killed, not yet reaped) counts as gone.
+# tests/services.py marks a server it started with leases/<svc>.started; a server started or
+# stopped here is no longer that instance.
+forget_pytest_start() { rm -f "$STATE_DIR/leases/$1.started"; }
+
+pid_alive() {
+  [[ -n ${1:-} && $1 =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
 
 # True when the process was started from (or points into) our state directory.
 pid_is_ours() {
@@ -155,7 +175,7 @@ port_pids() {
   hex=$(printf '%04X' "$1")
   for inode in $(awk -v p=":$hex" 'FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { print $10 }' \
     /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u); do
-    find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | cut -d/ -f3
+    find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | cut -d/ -f3 || true
   done | sort -u
 }
 
@@ -194,7 +214,7 @@ free_port() { # free_port port service signal env-var
       log "$name: stopping leftover server pid $pid on port $port"
       terminate "$pid" "$sig"
     else
-      die "$name: port $port is in use by pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || echo '?')); set $var to another port"
+      die "$name: port $port is in use by pid $pid ($(tr -s '\0 ' '  ' <"/proc/$pid/cmdline" 2>/dev/null || echo '?')); set $var to another port"
     fi
   done
   local end=$((SECONDS + 10))
@@ -225,10 +245,13 @@ pg_tool() { # path of a client tool, preferring the server's own bin dir
   if [[ -x $PG_BINDIR/$1 ]]; then echo "$PG_BINDIR/$1"; else command -v "$1"; fi
 }
 
-pg_running() {
-  [[ -f $PG_DATA/postmaster.pid ]] || return 1
-  as_svc "$PG_BINDIR/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+pg_pid() {
+  local pid
+  pid=$(read_pidfile "$PG_DATA/postmaster.pid")
+  pid_is_ours "$pid" && echo "$pid"
 }
+
+pg_running() { [[ -n $(pg_pid || true) ]]; }
 
 pg_ready() {
   local isready
@@ -293,10 +316,15 @@ pg_start() {
     pg_stop
   fi
   svc_dir "$PG_DIR"
+  forget_pytest_start postgres
   free_port "$PG_PORT" postgres INT DATAASK_PG_PORT
   pg_init
+  # Lock files of a server that was killed (its pid dead, a zombie or reused) would stop
+  # postgres from starting; nothing of ours is running here, so they are stale.
+  rm -f "$PG_DATA/postmaster.pid" "$PG_DIR"/.s.PGSQL.*.lock
   pg_write_conf
   echo "$PG_PORT" >"$PG_DIR/port"
+  svc_files "$PG_LOG"
   if ! as_svc "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$TIMEOUT" -s start >"$PG_DIR/pg_ctl.log" 2>&1; then
     cat "$PG_DIR/pg_ctl.log" >&2 || true
     die_with_log "$PG_LOG" "postgres: server did not start on 127.0.0.1:$PG_PORT"
@@ -331,6 +359,7 @@ pg_stop() {
     as_svc "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m immediate -w -t "$TIMEOUT" -s stop ||
       die_with_log "$PG_LOG" "postgres: could not stop the server"
   fi
+  forget_pytest_start postgres
   log "postgres: stopped"
 }
 
@@ -338,7 +367,7 @@ pg_status() {
   find_pg || { echo "postgres: not installed (apt-get install postgresql)"; return 1; }
   if pg_running; then
     if pg_ready; then
-      echo "postgres: running, pid $(read_pidfile "$PG_DATA/postmaster.pid"), 127.0.0.1:$PG_PORT"
+      echo "postgres: running, pid $(pg_pid), 127.0.0.1:$PG_PORT"
       return 0
     fi
     echo "postgres: process up but not accepting connections on 127.0.0.1:$PG_PORT"
@@ -426,6 +455,7 @@ my_start() {
     my_stop
   fi
   svc_dir "$MY_DIR"
+  forget_pytest_start mariadb
   free_port "$MY_PORT" mariadb TERM DATAASK_MYSQL_PORT
   rm -f "$MY_PID" "$MY_SOCK" "$MY_SOCK.lock"
   my_write_cnf
@@ -440,18 +470,25 @@ my_start() {
     fi
   fi
   echo "$MY_PORT" >"$MY_DIR/port"
-  # setsid + full redirection: the server must not hold the caller's terminal or pipes.
-  as_svc setsid "$MY_SERVER" --defaults-file="$MY_CNF" </dev/null >>"$MY_ERRLOG" 2>&1 &
-  local launcher=$! end=$((SECONDS + TIMEOUT)) pid=""
-  until [[ -S $MY_SOCK ]] && pid=$(my_pid) &&
+  # Detach fully (setsid -f: new session, the launcher returns at once) with all output in the
+  # error log, so the server never holds the caller's terminal, pipes or process group.
+  rm -f "$MY_DIR/launch.pid"
+  svc_files "$MY_ERRLOG" "$MY_GENLOG"
+  as_svc setsid -f sh -c 'echo $$ >"$1" && exec "$2" --defaults-file="$3"' sh \
+    "$MY_DIR/launch.pid" "$MY_SERVER" "$MY_CNF" </dev/null >>"$MY_ERRLOG" 2>&1 ||
+    die_with_log "$MY_ERRLOG" "mariadb: could not launch $MY_SERVER"
+  local end=$((SECONDS + TIMEOUT)) pid=""
+  until [[ -n $pid ]]; do
+    pid=$(read_pidfile "$MY_DIR/launch.pid")
+    [[ $SECONDS -lt $end ]] || die_with_log "$MY_ERRLOG" "mariadb: the server process did not start"
+    [[ -n $pid ]] || sleep 0.05
+  done
+  until [[ -S $MY_SOCK ]] &&
     "$MY_ADMIN" --no-defaults --protocol=socket --socket="$MY_SOCK" --connect-timeout=2 ping >/dev/null 2>&1; do
-    if ! pid_alive "$launcher" && [[ -z $(my_pid || true) ]]; then
-      die_with_log "$MY_ERRLOG" "mariadb: server exited during start-up"
-    fi
+    pid_alive "$pid" || die_with_log "$MY_ERRLOG" "mariadb: server exited during start-up"
     [[ $SECONDS -lt $end ]] || die_with_log "$MY_ERRLOG" "mariadb: not accepting connections after ${TIMEOUT}s"
     sleep 0.2
   done
-  wait "$launcher" 2>/dev/null || true
   if [[ ! -f $MY_DIR/.initialized ]]; then
     local host
     host=$(hostname 2>/dev/null || echo localhost)
@@ -490,6 +527,7 @@ my_stop() {
   fi
   terminate "$pid" TERM
   rm -f "$MY_PID"
+  forget_pytest_start mariadb
   log "mariadb: stopped"
 }
 
@@ -545,6 +583,7 @@ redis_start() {
     redis_stop
   fi
   svc_dir "$REDIS_DIR"
+  forget_pytest_start redis
   free_port "$REDIS_PORT" redis TERM DATAASK_REDIS_PORT
   rm -f "$REDIS_PID"
   cat >"$REDIS_CONF" <<EOF
@@ -558,9 +597,12 @@ logfile "$REDIS_LOG"
 dir "$REDIS_DIR"
 save ""
 appendonly no
+# Show the config path in ps/proc cmdline so a leftover server is recognisable as ours.
+proc-title-template "{title} {listen-addr} {server-mode} {config-file}"
 EOF
   [[ $IS_ROOT -eq 0 ]] || chown "$SVC_USER:" "$REDIS_CONF"
   echo "$REDIS_PORT" >"$REDIS_DIR/port"
+  svc_files "$REDIS_LOG"
   as_svc "$REDIS_SERVER" "$REDIS_CONF" </dev/null >>"$REDIS_LOG" 2>&1 ||
     die_with_log "$REDIS_LOG" "redis: redis-server failed to start"
   redis_wait_ready
@@ -584,6 +626,7 @@ redis_stop() {
   fi
   terminate "$pid" TERM
   rm -f "$REDIS_PID"
+  forget_pytest_start redis
   log "redis: stopped"
 }
 
@@ -643,7 +686,7 @@ cmd_env() {
 }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 

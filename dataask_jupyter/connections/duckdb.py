@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import ibis.backends.duckdb
 import pyarrow as pa
 
 from ..errors import SourceError
@@ -14,6 +15,14 @@ from .base import Connector, FetchResult, OpenedBackend
 from .policy import file_path
 
 BATCH_ROWS = 65_536
+
+
+class _PreconfiguredBackend(ibis.backends.duckdb.Backend):
+    """The ibis DuckDB backend without its post-connect SETs (refused once the
+    configuration is locked)."""
+
+    def _post_connect(self, extensions=None) -> None:
+        self._record_batch_readers_consumed = {}
 
 
 class DuckDBConnector(Connector):
@@ -37,8 +46,13 @@ class DuckDBConnector(Connector):
             if not path.exists():
                 raise SourceError(f"The DuckDB file does not exist: {path.name}.")
             raw = duckdb.connect(str(path), read_only=True, config=config)
-        backend = ibis.duckdb.from_connection(raw)  # ibis sets the session time zone first
-        raw.execute("SET lock_configuration = true")
+        if raw.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+            # DuckDB shares one database instance per file within a process: another connection
+            # (or the probe of `add --replace`) already configured and locked it
+            backend = _PreconfiguredBackend.from_connection(raw)
+        else:
+            backend = ibis.duckdb.from_connection(raw)  # ibis sets the session time zone first
+            raw.execute("SET lock_configuration = true")
         return OpenedBackend(backend=backend, raw=raw, extra={"cursors": set()})
 
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
@@ -49,7 +63,7 @@ class DuckDBConnector(Connector):
             timer.start()
         try:
             cur.execute(sql)
-            reader = cur.fetch_record_batch(BATCH_ROWS)
+            reader = cur.to_arrow_reader(BATCH_ROWS)
             batches, count = [], 0
             for batch in reader:
                 batches.append(batch)

@@ -52,6 +52,7 @@ class _Entry:
     opened: OpenedBackend | None = None
     last_used: float = 0.0
     secrets: tuple[str, ...] = field(default_factory=tuple)  # for sanitizing errors only
+    open_lock: threading.Lock = field(default_factory=threading.Lock)  # one open at a time
 
 
 def validate_name(name: str) -> str:
@@ -101,7 +102,14 @@ class ConnectionManager:
         return rec
 
     def _decrypt(self, rec: ConnectionRecord) -> str | None:
-        return self.cipher.decrypt(rec.secret, connection=rec.name) if rec.secret else None
+        if not rec.secret:
+            return None
+        try:
+            return self.cipher.decrypt(rec.secret, connection=rec.name)
+        except CredentialError:
+            # another process may have rotated the key since this one loaded it: reload once
+            self._cipher = None
+            return self.cipher.decrypt(rec.secret, connection=rec.name)
 
     def _open(self, parsed: ParsedURL, password: str | None, connector: Connector) -> OpenedBackend:
         target = check_url(parsed, self.settings, connector.default_port)
@@ -157,7 +165,10 @@ class ConnectionManager:
         except DataAskError as exc:
             self._audit("connection.add", name, ws_id, "error", {"reason": exc.code})
             if isinstance(exc, SourceError):
-                raise SourceError(f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}") from None
+                raise SourceError(
+                    f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}",
+                    hint=sanitize_error(exc.hint, secrets) if exc.hint else "Nothing was saved.",
+                ) from None
             raise
         except Exception as exc:
             self._audit("connection.add", name, ws_id, "error", {"reason": type(exc).__name__})
@@ -273,17 +284,19 @@ class ConnectionManager:
                     entry.connector.close(entry.opened)
                 entry = self._pool[key] = _Entry(rec, connector_for(rec.family))
         if entry.opened is None:
-            try:
-                password = self._decrypt(rec)
-            except CredentialError as exc:
-                self.repo.record_event(rec.id, "error", False, message=exc.message)
-                raise
-            entry.secrets = (password,) if password else ()
-            parsed = parse_stored_url(rec.url)
-            entry.opened = self.backoff.retry(
-                lambda: self._open(parsed, password, entry.connector),
-                retryable=lambda exc: not isinstance(exc, DataAskError) and entry.last_used > 0,
-            )
+            with entry.open_lock:  # threads that need it at once share one open, not one each
+                if entry.opened is None:
+                    try:
+                        password = self._decrypt(rec)
+                    except CredentialError as exc:
+                        self.repo.record_event(rec.id, "error", False, message=exc.message)
+                        raise
+                    entry.secrets = (password,) if password else ()
+                    parsed = parse_stored_url(rec.url)
+                    entry.opened = self.backoff.retry(
+                        lambda: self._open(parsed, password, entry.connector),
+                        retryable=lambda exc: not isinstance(exc, DataAskError) and entry.last_used > 0,
+                    )
         return entry
 
     def _drop(self, key: tuple[int, str]) -> None:
@@ -321,18 +334,21 @@ class ConnectionManager:
         grace = (timeout or self.settings.query_timeout) + 5.0
 
         def work():
-            if not entry.opened.lock.acquire(timeout=grace):
+            opened = entry.opened  # another thread may invalidate or reopen the entry meanwhile
+            if opened is None:
+                raise SourceError(f"'{rec.name}' was closed while waiting.")
+            if not opened.lock.acquire(timeout=grace):
                 raise SourceError(f"'{rec.name}' is busy with another query; try again.")
             try:
-                if entry.opened is None:
+                if entry.opened is not opened:
                     raise SourceError(f"'{rec.name}' was closed while waiting.")
                 if time.monotonic() - entry.last_used > PREPING_AFTER_IDLE and entry.last_used:
-                    entry.connector.ping(entry.opened, timeout=self.settings.connect_timeout)
+                    entry.connector.ping(opened, timeout=self.settings.connect_timeout)
                 result = fn(entry)
                 entry.last_used = time.monotonic()
                 return result
             finally:
-                entry.opened.lock.release()
+                opened.lock.release()
 
         future = self._workers.submit(work)
         try:

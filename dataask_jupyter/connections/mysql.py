@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import sqlglot
 
 from ..errors import SourceError
@@ -51,6 +53,8 @@ class MySQLConnector(Connector):
             "connect_timeout": int(q.get("connect_timeout", settings.connect_timeout)),
             "charset": q.get("charset", "utf8mb4"),
             "local_infile": False,
+            # mysqlclient turns multi statements ON by default: "SET ... READ WRITE; DELETE ..."
+            "multi_statements": False,
             "autocommit": True,
         }
         if "ssl_mode" in q:
@@ -68,11 +72,23 @@ class MySQLConnector(Connector):
         mariadb = "mariadb" in str(cur.fetchone()[0]).lower()
         cur.execute("SET SESSION TRANSACTION READ ONLY")
         cur.close()
-        opened = OpenedBackend(backend=ibis.mysql.from_connection(raw), raw=raw)
+        with warnings.catch_warnings():
+            # servers without time-zone tables reject 'UTC'; fall back to the offset ourselves
+            warnings.filterwarnings("ignore", message="Unable to set session timezone", category=UserWarning)
+            backend = ibis.mysql.from_connection(raw)
+        cur = raw.cursor()
+        cur.execute("SELECT @@session.time_zone")
+        if str(cur.fetchone()[0]).upper() not in ("UTC", "+00:00"):
+            cur.execute("SET @@session.time_zone = '+00:00'")
+        cur.close()
+        opened = OpenedBackend(backend=backend, raw=raw)
         opened.extra.update(args=args, mariadb=mariadb, default_timeout=settings.query_timeout)
         return opened
 
     def _set_timeout(self, cur, opened, seconds: float) -> None:
+        # re-assert read-only before every query: an earlier "SET SESSION TRANSACTION READ
+        # WRITE" (only possible with the guard off) must not make this one writable
+        cur.execute("SET SESSION TRANSACTION READ ONLY")
         if opened.extra["mariadb"]:
             cur.execute(f"SET SESSION max_statement_time = {float(seconds):.3f}")
         else:

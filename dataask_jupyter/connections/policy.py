@@ -90,6 +90,11 @@ def _path_allowlisted(path: Path, settings: Settings) -> bool:
 def check_file(parsed: ParsedURL, settings: Settings) -> None:
     path = file_path(parsed)
     if path is None:
+        if settings.team:  # SECURITY 17: `sqlite:` / in-memory engines are refused on a shared server too
+            raise _refuse(
+                f"'{parsed.url.drivername}' cannot be used as a data source on a shared server.",
+                hint="Ask an admin to allowlist a folder of database files in DATAASK_ALLOWED_HOSTS.",
+            )
         return
     for protected in settings.protected_paths():
         if _same_file(path, protected) or os.path.realpath(path).startswith(os.path.realpath(protected) + "-"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import SqlglotError
 
-__all__ = ["NotPushable", "duckdb_type", "prepare", "render"]
+__all__ = ["NotPushable", "duckdb_type", "is_char", "prepare", "render"]
 
 T = exp.DataType.Type
 
@@ -50,7 +50,10 @@ _SQLITE_MISSING = (
     "StartsWith", "Contains", "RegexpLike", "RegexpExtract", "RegexpReplace", "Left",
     "Right", "Array", "Hash", "TimeToUnix", "UnixToTime", "Struct", "Explode", "Unnest",
     "ArrayAgg", "Lateral", "DateAdd", "DateSub", "TsOrDsAdd",
+    "Upper", "Lower", "ILike",  # ASCII-only case folding in SQLite
 )
+ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod)
+INTEGER_TYPES = set(exp.DataType.INTEGER_TYPES)
 _NEVER = (exp.Anonymous, exp.AnonymousAggFunc, exp.Lateral, exp.Unnest, exp.Pivot)
 
 
@@ -83,6 +86,12 @@ def duckdb_type(type_name: str, dialect: str) -> str:
 
 
 # --------------------------------------------------------------------------- typing
+
+
+def is_char(node: exp.Expression) -> bool:
+    """Whether ``node`` has a blank-padded ``CHAR(n)`` type (PostgreSQL pads on output)."""
+    dtype = _type(node)
+    return dtype is not None and dtype.this in (T.CHAR, T.NCHAR, T.BPCHAR)
 
 
 def _kind(node: exp.Expression) -> str:
@@ -183,7 +192,17 @@ def _text_positions(node: exp.Expression) -> list[exp.Expression]:
     return out
 
 
+def _no_date_arithmetic(node: exp.Expression, dialect: str) -> None:
+    """``date + 1`` is a day later in DuckDB but a number in SQLite and MySQL."""
+    for sub in node.walk():
+        if isinstance(sub, ARITHMETIC):
+            kinds = {_kind(sub.this), _kind(sub.expression)}
+            if "unknown" in kinds or any(k.startswith("temporal") for k in kinds):
+                raise NotPushable(f"date or untyped arithmetic differs in {dialect}")
+
+
 def _mysql_rules(node: exp.Expression) -> None:
+    _no_date_arithmetic(node, "mysql")
     for sub in _text_positions(node):
         kind = _kind(sub)
         if kind in ("text", "unknown") and not isinstance(sub, (exp.Literal, exp.Null, exp.Star)):
@@ -209,7 +228,12 @@ def _postgres_rules(node: exp.Expression) -> None:
 
 def _sqlite_rules(node: exp.Expression) -> None:
     missing = tuple(c for c in (getattr(exp, n, None) for n in _SQLITE_MISSING) if c)
+    _no_date_arithmetic(node, "sqlite")
     for sub in node.walk():
+        if isinstance(sub, exp.Cast) and sub.to.this in INTEGER_TYPES:
+            source = _type(sub.this)
+            if source is None or source.this not in INTEGER_TYPES | TEXT:
+                raise NotPushable("SQLite truncates where DuckDB rounds when casting to an integer")
         if isinstance(sub, missing):
             raise NotPushable(f"SQLite has no {type(sub).__name__}")
         if isinstance(sub, exp.Like):

@@ -33,6 +33,9 @@ def isolated_duckdb(extra: Mapping[str, object] | None = None) -> duckdb.DuckDBP
     return duckdb.connect(":memory:", config=config)
 
 
+_RESERVED_CATALOGS = {"memory", "system", "temp", "main"}
+
+
 def quote(name: str) -> str:
     """DuckDB-quoted identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -45,13 +48,43 @@ class SchemaOracle:
     ----------
     tables
         Virtual table name to ``[(column, duckdb_type), ...]``.
+    paths
+        Dotted names as the user wrote them (``("shop", "orders")``) to the virtual table
+        each one resolved to, so the original SQL text binds unchanged and DuckDB names
+        its columns exactly as it would (``string_agg(...)``, not a re-spelled function).
     """
 
-    def __init__(self, tables: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+    def __init__(
+        self,
+        tables: Mapping[str, Sequence[tuple[str, str]]],
+        paths: Mapping[tuple[str, ...], str] | None = None,
+    ) -> None:
         self._con = isolated_duckdb({"threads": 1})
         for name, columns in tables.items():
             self._create(name, columns)
+        for path, name in (paths or {}).items():
+            try:
+                self._alias(path, name)
+            except duckdb.Error:
+                pass  # the statement then binds against the virtual names only
         self._con.execute("SET lock_configuration = true")
+
+    def _alias(self, path: tuple[str, ...], name: str) -> None:
+        """Make ``name`` reachable under the dotted path the user wrote (``conn.schema.table``)."""
+        *prefix, table = path
+        if len(prefix) > 2 or (prefix and prefix[0].lower() in _RESERVED_CATALOGS):
+            return
+        if prefix:
+            catalog = prefix[0]
+            attached = {r[0].lower() for r in self._con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+            if catalog.lower() not in attached:
+                self._con.execute(f"ATTACH ':memory:' AS {quote(catalog)}")
+            schema = prefix[1] if len(prefix) == 2 else "main"
+            self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(catalog)}.{quote(schema)}")
+            target = f"{quote(catalog)}.{quote(schema)}.{quote(table)}"
+        else:
+            target = f"memory.main.{quote(table)}"
+        self._con.execute(f"CREATE VIEW IF NOT EXISTS {target} AS SELECT * FROM memory.main.{quote(name)}")
 
     def _create(self, name: str, columns: Sequence[tuple[str, str]]) -> None:
         defs = []

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from .catalog import TableRef
-from .dialects import COMPARISONS, NotPushable, prepare
+from .dialects import COMPARISONS, NotPushable, is_char, prepare
 
 __all__ = ["Pending", "Walker", "aliases_in", "conjuncts"]
 
@@ -46,6 +46,8 @@ class Pending:
     sql: str = ""
     duck_sql: str = ""
     columns: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+    char_columns: list[str] = field(default_factory=list)
 
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
@@ -119,6 +121,8 @@ class Walker:
         Callback turning a pushed subtree into ``(source SQL, DuckDB SQL)``.
     ctes
         Original (unmodified) CTE bodies by name; ``None`` disables CTE-aware pushdown.
+    reserved
+        Names already used in the statement (aliases, CTE names), not to be reused.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class Walker:
         level: str,
         render_query: Callable[[exp.Expression, str], tuple[str, str]],
         ctes: dict[str, exp.Expression] | None,
+        reserved: set[str] | None = None,
     ) -> None:
         self.refs = refs
         self.alias_virtual = alias_virtual
@@ -137,6 +142,7 @@ class Walker:
         self.level = level
         self.render_query = render_query
         self.ctes = ctes
+        self.reserved = set(reserved or ())
         self.pending: list[Pending] = []
         self.filters: dict[str, list[exp.Expression]] = {}
         self.notes: list[str] = []
@@ -242,7 +248,10 @@ class Walker:
             self.note(f"subquery not pushed to {source}: {why}")
             return False
         name = self.temp_name(source, "query")
-        self.pending.append(Pending("query", source, name, sql=sql, duck_sql=duck_sql, columns=names))
+        tables = sorted({self.refs[t.name].qualified for t in pushed.find_all(exp.Table) if t.name in self.refs})
+        chars = [p.alias_or_name for p in head.expressions if is_char(p)]
+        self.pending.append(Pending("query", source, name, sql=sql, duck_sql=duck_sql, columns=names,
+                                    tables=tables, char_columns=chars))
         ref = exp.select("*").from_(exp.to_table(name))
         if container == "derived":
             parent = query.parent
@@ -329,7 +338,7 @@ class Walker:
         if not items:
             return
         if not all(_simple_join(j) for j in joins) or not isinstance(items[0], (exp.Table, exp.Subquery)):
-            self.note("join kind not analysed; only projections pushed for its tables")
+            self._push_first_item_filters(select, items, joins)
             return
         if self.level == "full" and len(items) > 1:
             if all(not _side(j) for j in joins):
@@ -358,8 +367,11 @@ class Walker:
         prepared: dict[int, exp.Expression] = {}
         for cond in pool:
             refs = aliases_in(cond)
-            if len(refs) < 2 or not refs <= physical.keys() or len({physical[a] for a in refs}) != 1:
+            if len(refs) != 2 or not refs <= physical.keys() or len({physical[a] for a in refs}) != 1:
                 continue
+            if not (isinstance(cond, exp.EQ) and isinstance(cond.this, exp.Column)
+                    and isinstance(cond.expression, exp.Column)):
+                continue  # only key equalities link tables; others could multiply rows
             fixed = self.prepared_filter(cond, physical[next(iter(refs))])
             if fixed is None:
                 continue
@@ -425,7 +437,8 @@ class Walker:
             for alias in members:
                 if alias in placed:
                     continue
-                on = [c for c in left if alias in aliases_in(c) and aliases_in(c) <= set(placed) | {alias}]
+                on = [c for c in left if alias in aliases_in(c) and len(aliases_in(c)) > 1
+                      and aliases_in(c) <= set(placed) | {alias}]
                 if on:
                     break
             else:  # pragma: no cover - components are connected by construction
@@ -484,6 +497,22 @@ class Walker:
         self.group_members[alias] = mine
 
     # -- single-table filters -----------------------------------------------------------
+    def _push_first_item_filters(self, select: exp.Select, items, joins) -> None:
+        """SEMI/ANTI/ASOF/LATERAL joins keep every row of the first table: filter it early."""
+        first = self._physical(items[0])
+        positional = any((j.args.get("method") or "").upper() == "POSITIONAL" for j in joins)
+        if first is None or positional or any(_side(j) in ("RIGHT", "FULL") for j in joins):
+            self.note("join kind not analysed; only projections pushed for its tables")
+            return
+        keep = []
+        for cond in conjuncts(select.args.get("where")):
+            fixed = self.prepared_filter(cond, self.source_of(first)) if aliases_in(cond) == {first} else None
+            if fixed is None:
+                keep.append(cond)
+            else:
+                self.filters.setdefault(first, []).append(fixed)
+        select.set("where", exp.Where(this=_and(keep)) if keep else None)
+
     def _push_single_filters(self, select: exp.Select) -> None:
         items, joins = _from_items(select)
         aliases = [getattr(n, "alias", "") for n in items]

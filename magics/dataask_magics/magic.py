@@ -9,7 +9,7 @@ import getpass
 import sys
 from collections.abc import Callable
 
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Float, Int, Unicode
 
 from dataask_jupyter.core import DataAsk as DataAskCore
@@ -63,6 +63,17 @@ class DataAskMagics(Magics):
                     hint=f"Use one of: {', '.join(sorted(SUBCOMMANDS))}.",
                 )
             return SUBCOMMANDS[words[0]](self, words[1:])
+        except DataAskError as exc:
+            show_error(exc)
+            return None
+
+    @cell_magic("federate")
+    def federate(self, line: str, cell: str):
+        """%%federate [--explain] [--no-cache] [--timeout S] [--limit N] [-o VAR]: SQL across connections."""
+        from . import federate
+
+        try:
+            return federate.run(self, line, cell)
         except DataAskError as exc:
             show_error(exc)
             return None

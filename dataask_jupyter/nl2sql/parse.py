@@ -1,0 +1,433 @@
+"""Second pass: from spans to a :class:`Draft`, the roles the words of a question play.
+
+A draft says *what* is asked (measures, groupings, conditions, time, ordering, limit)
+in terms of :class:`.linking.Mention` s, before any table is chosen. Follow-up questions
+are merged at this level (:func:`merge_follow_up`), so "now by month" simply replaces the
+groupings of the previous draft.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from .lexicon import BUCKET_ADJECTIVES, FOLLOW_UP_ADD, FOLLOW_UP_START, ROW_WORDS, phrase
+from .linking import Mention, SchemaIndex, Target
+from .spans import Span, scan
+from .text import Token, tokenize
+from .timeexpr import TimeExpr
+
+__all__ = ["Cond", "Dim", "Draft", "Measure", "merge_follow_up", "parse_question"]
+
+
+@dataclass
+class Measure:
+    """An aggregate asked for. ``mention`` None means counting rows."""
+
+    agg: str | None
+    mention: Mention | None = None
+    word: str | None = None
+    from_superlative: bool = False
+
+
+@dataclass
+class Dim:
+    """A grouping: a mention (column or entity table) and/or a time bucket."""
+
+    mention: Mention | None = None
+    bucket: str | None = None
+    alt: Mention | None = None  # schema reading of a bucket word ("year" column)
+
+
+@dataclass
+class Cond:
+    """A condition: a stored value, a comparison with numbers, or a count of related rows."""
+
+    kind: str  # "value" | "compare" | "count"
+    mention: Mention | None
+    op: str = "="
+    numbers: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Draft:
+    """What a question asks, before tables are chosen (see module docstring)."""
+
+    question: str
+    measures: list[Measure] = field(default_factory=list)
+    dims: list[Dim] = field(default_factory=list)
+    conds: list[Cond] = field(default_factory=list)
+    times: list[TimeExpr] = field(default_factory=list)
+    others: list[Mention] = field(default_factory=list)
+    subject: Mention | None = None
+    compare: bool = False
+    share: bool = False
+    order: str | None = None
+    order_hint: tuple[str, ...] = ()
+    order_mention: Mention | None = None
+    limit: int | None = None
+    singular_rank: bool = False
+    asks_list: bool = False
+    unknown: list[str] = field(default_factory=list)
+    follow_up: bool = False
+    follow_add: bool = False
+    row_count: bool = False
+
+    def mentions(self) -> list[Mention]:
+        out = [m.mention for m in self.measures if m.mention] + [d.mention for d in self.dims if d.mention]
+        out += [c.mention for c in self.conds if c.mention] + self.others
+        if self.subject is not None:
+            out.append(self.subject)
+        if self.order_mention is not None:
+            out.append(self.order_mention)
+        return out
+
+    @property
+    def is_modifier_only(self) -> bool:
+        """Nothing of its own to measure or list: only groupings, conditions, time or ranking."""
+        return not self.measures and self.subject is None and not any(
+            not m.is_value for m in self.others) and not self.row_count
+
+
+def _measure_like(m: Mention) -> bool:
+    return any(t.kind == "product" or (t.kind == "column" and t.how.startswith("synonym")) for t in m.targets[:2]) \
+        or m.best.kind == "product"
+
+
+def _numeric_column(m: Mention, index: SchemaIndex) -> bool:
+    t = m.best
+    if t.kind == "product":
+        return True
+    if t.kind != "column":
+        return False
+    col = index.catalog.tables[t.table].columns[t.column]
+    return col.kind == "number" and not col.is_key
+
+
+def _is_plural(tokens: list[Token], m: Mention | None) -> bool:
+    if m is None:
+        return True
+    last = tokens[m.end - 1]
+    return last.low != last.key and last.low.endswith("s")
+
+
+def parse_question(question: str, index: SchemaIndex) -> Draft:
+    """Read the roles of a question's words (see :class:`Draft`)."""
+    tokens = tokenize(question)
+    spans = [s for s in scan(tokens, index)]
+    d = Draft(question=question)
+    _walk(d, spans, tokens, index)
+    _settle(d, spans, tokens, index)
+    return d
+
+
+def _next(spans: list[Span], i: int, skip=("filler",)) -> Span | None:
+    for s in spans[i + 1:]:
+        if s.kind not in skip:
+            return s
+    return None
+
+
+def _prev(spans: list[Span], i: int, skip=("filler",)) -> Span | None:
+    for s in reversed(spans[:i]):
+        if s.kind not in skip:
+            return s
+    return None
+
+
+def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) -> None:
+    agg: str | None = None
+    distinct = False
+    group = False
+    cmp: str | None = None
+    neg = False
+    sup = False
+    sort = False
+    which_at: int | None = None
+    rank_next = False
+    for i, s in enumerate(spans):
+        k = s.kind
+        if which_at == -1 and k not in ("filler", "number", "list", "mention", "and"):
+            which_at = None
+        if k == "filler":
+            if s.text.lower() == "between" and cmp is None:
+                nxt = _next(spans, i)
+                if nxt is not None and nxt.kind == "number":
+                    cmp = "between"
+            continue
+        if k == "and":
+            continue
+        if k == "unknown":
+            key = tokens[s.start].key
+            if key in ROW_WORDS and agg == "count":
+                d.row_count = True
+                d.measures.append(Measure("count", None, word=s.text))
+                agg = None
+                continue
+            d.unknown.append(s.text)
+            continue
+        if k == "time":
+            d.times.append(s.value)
+            group = False
+            continue
+        if k == "agg":
+            if s.value == "distinct":
+                distinct = True
+            else:
+                agg = s.value
+            if group and not d.dims:
+                group = False
+            continue
+        if k == "sup":
+            d.order = s.value
+            sup = True
+            group = False
+            nxt = _next(spans, i)
+            if nxt is None or nxt.kind in ("time", "and"):
+                sup = False
+                if agg is None and not d.measures and s.mention is None:
+                    d.asks_list = True
+            continue
+        if k == "adj":
+            d.order, d.order_hint = s.value[1], s.value[0]
+            continue
+        if k == "top":
+            d.order = s.value
+            continue
+        if k == "group":
+            group = True
+            continue
+        if k == "bucket":
+            prev = _prev(spans, i)
+            standalone = phrase(s.text.lower()) in BUCKET_ADJECTIVES or s.value == "auto"
+            if group or standalone or (prev is not None and prev.kind in ("list", "number")):
+                d.dims.append(Dim(None, s.value, s.mention))
+                if prev is not None and prev.kind == "list":
+                    which_at = len(d.dims) - 1
+                    d.singular_rank = not tokens[s.end - 1].low.endswith("s")
+            elif s.mention is not None:
+                d.others.append(s.mention)
+            continue
+        if k == "cmp":
+            cmp = s.value
+            continue
+        if k == "neg":
+            neg = True
+            continue
+        if k == "change":
+            d.compare = True
+            continue
+        if k == "share":
+            d.share = True
+            continue
+        if k == "sort":
+            sort, group = True, False
+            continue
+        if k == "list":
+            d.asks_list = True
+            if s.text.lower() in ("which", "what", "who", "what are", "what were", "what is", "what was"):
+                which_at = -1
+            continue
+        if k == "number":
+            prev, nxt = _prev(spans, i), _next(spans, i)
+            if cmp is not None:
+                if cmp == "between":
+                    if d.conds and d.conds[-1].kind == "compare" and d.conds[-1].op == "between" \
+                            and len(d.conds[-1].numbers) == 1:
+                        d.conds[-1].numbers.append(s.value)
+                        cmp = None
+                        continue
+                    d.conds.append(Cond("compare", None, "between", [s.value]))
+                    continue
+                target = None
+                if nxt is not None and nxt.kind == "mention" and (nxt.mention.is_table or _numeric_column(nxt.mention, index)):
+                    target = nxt.mention
+                    nxt.kind = "consumed"
+                elif d.others and _numeric_column(d.others[-1], index):
+                    target = d.others.pop()
+                kind = "count" if target is not None and target.is_table else "compare"
+                d.conds.append(Cond(kind, target, cmp, [s.value]))
+                cmp = None
+                continue
+            if prev is not None and (prev.kind == "top" or (prev.kind == "list" and which_at == -1)
+                                     or prev.text.lower() in ("show", "list", "give", "first", "the")):
+                d.limit = int(s.value)
+                rank_next = True
+                continue
+            if nxt is not None and nxt.kind in ("sup", "adj"):
+                d.limit = int(s.value)
+                rank_next = True
+                continue
+            if nxt is not None and nxt.kind == "mention" and _numeric_column(nxt.mention, index):
+                d.conds.append(Cond("compare", nxt.mention, "!=" if neg else "=", [s.value]))
+                nxt.kind = "consumed"
+                neg = False
+                continue
+            if nxt is not None and nxt.kind == "mention" and (prev is None or prev.kind in ("list", "agg")):
+                d.limit = int(s.value)
+                continue
+            d.unknown.append(s.text)
+            continue
+        if k == "consumed":
+            continue
+        if k != "mention":
+            continue
+        m = s.mention
+        if sort:
+            d.order_mention, sort = m, False
+            d.order = d.order or "desc"
+            continue
+        if group:
+            if (_measure_like(m) or _numeric_column(m, index)) and not d.measures and agg is None \
+                    and (d.order or d.limit) and not m.is_value:
+                d.measures.append(Measure(None, m, word=m.text, from_superlative=True))
+                group = False
+                continue
+            if m.is_value:
+                d.conds.append(Cond("value", m, "!=" if neg else "="))
+                neg = False
+                continue
+            d.dims.append(Dim(m))
+            continue
+        if agg is not None or distinct:
+            a = agg or "count"
+            if a == "count" and distinct:
+                a = "count_distinct"
+            nxt = _next(spans, i)
+            if a != "count" and m.is_table and nxt is not None and nxt.kind == "mention" \
+                    and not nxt.mention.is_table and not nxt.mention.is_value:
+                d.subject = d.subject or m  # "average order amount": order qualifies amount
+                continue
+            if m.is_value and a == "count":
+                d.conds.append(Cond("value", m, "!=" if neg else "="))
+                neg = False
+                continue
+            d.measures.append(Measure(a, m, word=m.text))
+            agg, distinct = None, False
+            continue
+        if sup:
+            sup = False
+            d.measures.append(Measure(None, m, word=m.text, from_superlative=True))
+            continue
+        if m.is_value:
+            d.conds.append(Cond("value", m, "!=" if neg else "="))
+            neg = False
+            continue
+        if which_at == -1 or rank_next:
+            which_at, rank_next = None, False
+            d.others.append(m)
+            d.singular_rank = not _is_plural(tokens, m)
+            m.ranked = True
+            continue
+        d.others.append(m)
+    if agg is not None:
+        d.measures.append(Measure(agg if not distinct else "count_distinct", None))
+
+
+def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) -> None:
+    """Assign the remaining mentions: qualifiers, subject, implicit measures and rankings."""
+    value_cols = {(t.table, t.column) for c in d.conds if c.kind == "value" and c.mention for t in c.mention.targets}
+    kept = []
+    for m in d.others:
+        if m.best.kind == "column" and (m.best.table, m.best.column) in value_cols:
+            continue  # "Electronics category": the column only names the value's column
+        kept.append(m)
+    d.others = kept
+    if d.subject is None:
+        for m in d.others:
+            if m.is_table and not m.ranked:
+                d.subject = m
+                d.others.remove(m)
+                break
+    if not d.measures:
+        for m in list(d.others):
+            if m.ranked:
+                continue
+            if _measure_like(m) or (_numeric_column(m, index) and (d.dims or d.compare)):
+                d.measures.append(Measure(None, m, word=m.text))
+                d.others.remove(m)
+                break
+    if d.order_hint and not d.measures:
+        hinted = _hint_mention(d, index)
+        if hinted is not None:
+            d.measures.append(Measure(None, hinted, word=hinted.text, from_superlative=True))
+            if d.subject is not None and not any(m.ranked for m in d.others):
+                d.singular_rank = d.subject.start >= 0 and not _is_plural(tokens, d.subject)
+                d.subject.ranked = True
+                d.others.insert(0, d.subject)
+                d.subject = None
+    ranked = [m for m in d.others if m.ranked]
+    if ranked and d.measures:
+        m = ranked[0]
+        d.others.remove(m)
+        d.dims.insert(0, Dim(m))
+    elif ranked and d.subject is None and ranked[0].is_table:
+        d.subject = ranked[0]
+        d.others.remove(ranked[0])
+    if d.order is not None and d.order_mention is None and not d.measures and d.others and not d.order_hint:
+        numeric = [m for m in d.others if _numeric_column(m, index)]
+        if numeric:
+            d.order_mention = numeric[0]
+            d.others.remove(numeric[0])
+    if d.order is not None and d.limit is None and d.dims and d.singular_rank:
+        d.limit = 1
+    first = tuple(t.low for t in tokens[:3])
+    if any(first[:n] in FOLLOW_UP_START for n in (1, 2, 3)):
+        d.follow_up = True
+    if any(tuple(t.low for t in tokens[i:i + n]) in FOLLOW_UP_ADD for n in (1, 2, 3) for i in range(len(tokens))):
+        d.follow_add = True
+
+
+def _hint_mention(d: Draft, index: SchemaIndex) -> Mention | None:
+    """A mention standing for an adjective's quantity ("most expensive" -> price columns)."""
+    targets = []
+    for rank, word in enumerate(d.order_hint):
+        if word.startswith("@"):
+            continue
+        for t in index.lookup((word,)):
+            if t.kind in ("column", "product"):
+                targets.append(type(t)(t.kind, t.table, t.column, t.value, t.columns,
+                                       round(t.score * (1 - 0.05 * rank), 3), f"{t.how} (from '{word}')"))
+    if "@date" in d.order_hint:
+        for table in index.catalog.tables.values():
+            for col in table.date_columns():
+                targets.append(Target("column", table.key, col.name, score=0.6, how="date column"))
+    if not targets:
+        return None
+    targets.sort(key=lambda t: (-t.score, t.label))
+    return Mention(-1, -1, d.order_hint[0], targets)
+
+
+def merge_follow_up(new: Draft, previous: Draft) -> Draft:
+    """Apply a follow-up (``now by month``, ``only for Europe``, ``what about 2023``) to the previous draft."""
+    merged = copy.copy(previous)
+    merged.question = f"{previous.question} | {new.question}"
+    merged.unknown = list(new.unknown)
+    merged.follow_up = True
+    if new.measures:
+        merged.measures = list(new.measures)
+    if new.dims:
+        merged.dims = (list(previous.dims) + list(new.dims)) if new.follow_add else list(new.dims)
+    if new.times:
+        merged.times = list(new.times)
+        merged.compare = new.compare or (previous.compare and len(new.times) > 1)
+    elif new.compare:
+        merged.compare = True
+    conds = list(previous.conds)
+    for c in new.conds:
+        if c.kind == "value" and c.mention is not None:
+            col = (c.mention.best.table, c.mention.best.column)
+            conds = [o for o in conds if not (o.kind == "value" and o.mention is not None
+                                               and (o.mention.best.table, o.mention.best.column) == col)]
+        conds.append(c)
+    merged.conds = conds
+    if new.order is not None or new.limit is not None:
+        merged.order = new.order or previous.order
+        merged.limit = new.limit if new.limit is not None else previous.limit
+        merged.order_hint = new.order_hint or previous.order_hint
+    if new.share:
+        merged.share = True
+    merged.others = list(previous.others) + [m for m in new.others if not m.is_table]
+    if new.subject is not None:
+        merged.subject = new.subject
+    return merged

@@ -1,0 +1,458 @@
+"""Third pass: choose the base table and the meaning of every mention, giving a :class:`QuerySpec`.
+
+The base table is the one whose rows are measured (or listed). Each candidate base is
+scored by how well every mention can be reached from it along many-to-one relationships
+(a hop costs 10 %, a hop into another connection 15 %); the best wins and each mention
+takes its best reachable meaning. Two different meanings with the same score raise
+:class:`NeedsClarification`; a mention that cannot be reached at all is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .errors import NeedsClarification, NotUnderstood
+from .lexicon import DEFAULT_SUM_WORDS
+from .linking import Mention, SchemaIndex, Target
+from .parse import Draft
+from .plan import ColRef, CountFilter, DimSpec, FilterSpec, MeasureSpec, Period, QuerySpec, Reach, reach
+from .schema import SchemaCatalog, TableInfo
+from .text import norm
+from .timeexpr import TimeExpr, resolve_range
+
+__all__ = ["resolve"]
+
+Key = tuple[str, str]
+_TIME_NAMES = ("date", "time", "timestamp", "created", "day", "at", "on")
+
+
+class _Ctx:
+    def __init__(self, catalog: SchemaCatalog, base: Key, r: Reach) -> None:
+        self.catalog, self.base, self.reach = catalog, base, r
+        self.notes: list[str] = []
+
+    def pick(self, m: Mention, kinds=("table", "column", "value", "product"), *, strict=True,
+             role: str = "") -> Target | None:
+        scored = sorted(((_role_score(self.catalog, self.reach, t, role), t) for t in m.targets if t.kind in kinds),
+                        key=lambda st: (-st[0], st[1].label))
+        scored = [(s, t) for s, t in scored if s > 0]
+        if not scored:
+            return None
+        best_s, best = scored[0]
+        if strict:
+            rivals = [t for s, t in scored[1:] if abs(s - best_s) < 1e-9 and not t.same_thing(best)
+                      and not (t.kind == "value" and best.kind == "value" and t.column == best.column
+                               and t.table == best.table)]
+            if rivals:
+                raise NeedsClarification(m.text, [best.label] + [t.label for t in rivals])
+        note = f"'{m.text}' -> {best.label} ({best.how})"
+        if note not in self.notes:
+            self.notes.append(note)
+        return best
+
+    def table(self, key: Key) -> TableInfo:
+        return self.catalog.tables[key]
+
+
+def _role_mentions(d: Draft) -> list[tuple[Mention, float, tuple[str, ...], str]]:
+    out = [(m.mention, 2.0, ("column", "product", "table"), "measure") for m in d.measures if m.mention]
+    out += [(x.mention, 1.0, ("column", "table"), "dim") for x in d.dims if x.mention]
+    out += [(c.mention, 1.0, ("value",) if c.kind == "value" else ("table",) if c.kind == "count"
+             else ("column", "product"), c.kind) for c in d.conds if c.mention]
+    if d.subject is not None:
+        out.append((d.subject, 1.5, ("table",), "subject"))
+    if d.order_mention is not None:
+        out.append((d.order_mention, 1.0, ("column",), "order"))
+    out += [(m, 0.5, ("table", "column", "value"), "other") for m in d.others]
+    return out
+
+
+def _role_score(catalog: SchemaCatalog, r: Reach, t: Target, role: str) -> float:
+    if role == "measure" and t.kind in ("column", "product"):
+        return t.score if t.table == r.base else 0.0  # a measure never sits behind a join (no double counting)
+    if role == "count":  # "customers with more than 10 orders": orders must refer to the base
+        return t.score if any(x.from_table == t.table and x.to_table == r.base for x in catalog.relationships) else 0.0
+    return t.score * r.factor.get(t.table, 0.0)
+
+
+def choose_base(d: Draft, catalog: SchemaCatalog) -> tuple[Key, Reach]:
+    roles = _role_mentions(d)
+    measured = [m.mention for m in d.measures if m.mention]
+    pool = measured or ([d.subject] if d.subject else []) or [m for m, _, _, _ in roles]
+    candidates = sorted({t.table for m in pool for t in m.targets})
+    if not candidates:
+        raise NotUnderstood("I could not find a table or column in the question.",
+                            unmapped_words=d.unknown, hint="Name a table or column of the connected databases.")
+    best: tuple | None = None
+    ranked: list[tuple] = []
+    for key in candidates:
+        r = reach(catalog, key)
+        total, ok = 0.0, True
+        for m, weight, kinds, role in roles:
+            s = max((_role_score(catalog, r, t, role) for t in m.targets if t.kind in kinds), default=0.0)
+            if s == 0 and weight >= 1.0:
+                ok = False
+            total += weight * s
+        rank = (ok, round(total, 6), -len(r.factor), key)
+        ranked.append((rank, key, r))
+        if best is None or rank[:3] > best[0][:3]:
+            best = (rank, key, r)
+    assert best is not None
+    ties = [x for x in ranked if x[0][:2] == best[0][:2] and x[1] != best[1] and best[0][0]]
+    if ties:
+        _clarify_tie(catalog, roles, best, ties)
+    if not best[0][0]:
+        unreachable = [m.text for m, w, kinds, role in roles if w >= 1.0 and not any(
+            _role_score(catalog, best[2], t, role) for t in m.targets if t.kind in kinds)]
+        raise NotUnderstood(
+            f"I could not relate {', '.join(repr(u) for u in unreachable)} to {'.'.join(best[1])}: no relationship "
+            "connects those tables.", unmapped_words=unreachable,
+            hint="Ask about one table at a time, or teach the engine an example SQL pair.")
+    return best[1], best[2]
+
+
+def _clarify_tie(catalog: SchemaCatalog, roles, best, ties) -> None:
+    """Several base tables fit equally: ask which meaning of the first word that differs."""
+    for m, _w, kinds, role in roles:
+        chosen = []
+        for _rank, _key, r in [best] + ties:
+            scored = [(_role_score(catalog, r, t, role), t) for t in m.targets if t.kind in kinds]
+            top = max(scored, key=lambda st: st[0], default=(0.0, None))
+            if top[1] is not None and top[0] > 0 and not any(top[1].same_thing(c) for c in chosen):
+                chosen.append(top[1])
+        if len(chosen) > 1:
+            raise NeedsClarification(m.text, [t.label for t in chosen])
+
+
+def resolve(d: Draft, catalog: SchemaCatalog, index: SchemaIndex) -> QuerySpec:
+    """Turn a draft into a :class:`QuerySpec` (raises NotUnderstood / NeedsClarification)."""
+    base, r = choose_base(d, catalog)
+    ctx = _Ctx(catalog, base, r)
+    spec = QuerySpec(base=base)
+    spec.notes.append(f"base table {'.'.join(base)}")
+    _measures(d, ctx, spec)
+    _dims(d, ctx, spec)
+    _conds(d, ctx, spec)
+    _time(d, ctx, spec)
+    _ordering(d, ctx, spec)
+    for m in d.others:  # context words must at least be reachable
+        if ctx.pick(m, strict=False) is None:
+            raise NotUnderstood(f"'{m.text}' does not relate to {'.'.join(base)}.", unmapped_words=[m.text])
+    spec.notes[1:1] = ctx.notes
+    return spec
+
+
+def _alias_words(text: str) -> str:
+    return "_".join(w for w in text.lower().split() if w.isalnum()) or "value"
+
+
+def _default_agg(col_words: tuple[str, ...], word: str | None) -> str:
+    words = set(col_words) | ({norm(w) for w in word.split()} if word else set())
+    return "sum" if words & DEFAULT_SUM_WORDS else "avg"
+
+
+def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    for m in d.measures:
+        if m.mention is None:
+            subject = ctx.pick(d.subject, ("table",)) if d.subject else None
+            table = subject.table if subject else ctx.base
+            spec.measures.append(_count(ctx, table, "count" if not d.subject else None))
+            continue
+        t = None
+        if m.agg == "count":  # "how many sales": the rows of a table before a column
+            t = ctx.pick(m.mention, ("table",), role="measure")
+        t = t or ctx.pick(m.mention, ("column", "product", "table"), role="measure")
+        if t is None:
+            raise NotUnderstood(f"'{m.mention.text}' cannot be measured here.", unmapped_words=[m.mention.text])
+        agg = m.agg
+        if t.kind == "table":
+            spec.measures.append(_count(ctx, t.table, None))
+            continue
+        if t.kind == "product":
+            agg = agg if agg in ("sum", "avg", "min", "max") else "sum"
+            spec.measures.append(MeasureSpec(agg, t.table, t.columns, _alias_words(m.word or "value")
+                                             if m.agg is None else f"{agg}_{_alias_words(m.word or 'value')}"))
+            continue
+        col = ctx.table(t.table).columns[t.column]
+        synonym = t.how.startswith("synonym") or t.how.startswith("abbreviation") or t.how == "acronym"
+        if agg in (None,) or (agg == "count" and col.kind == "text"):
+            agg = "count_distinct" if agg == "count" else _default_agg(col.words, m.word)
+        if agg == "count" and col.kind != "text":
+            agg = "count_col"
+        if agg == "count_distinct" and col.kind != "text" and col.kind != "number" and not col.temporal:
+            agg = "count_col"
+        word = _alias_words(m.word) if (synonym and m.word) else t.column
+        alias = {"sum": f"total_{word}", "avg": f"avg_{word}", "min": f"min_{word}", "max": f"max_{word}",
+                 "median": f"median_{word}", "count_distinct": f"{word}_count", "count_col": f"{word}_count"}[agg]
+        if m.agg is None and synonym:
+            alias = word
+        spec.measures.append(MeasureSpec(agg, t.table, (t.column,), alias))
+
+
+def _count(ctx: _Ctx, table: Key, _hint) -> MeasureSpec:
+    info = ctx.table(table)
+    alias = f"{norm(info.words[-1]) if info.words else 'row'}_count"
+    if table == ctx.base:
+        return MeasureSpec("count", table, (), alias)
+    pk = info.primary_key
+    key = ColRef(table, pk[0] if pk else next(iter(info.columns)))
+    return MeasureSpec("count", table, (), alias, distinct_key=key)
+
+
+def _dims(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    for dim in d.dims:
+        if dim.bucket is not None:
+            col = None
+            if dim.alt is not None:  # "by year" where a year column exists
+                t = ctx.pick(dim.alt, ("column",), strict=False)
+                if t is not None:
+                    info = ctx.table(t.table).columns[t.column]
+                    if not info.temporal:
+                        spec.dims.append(DimSpec(ColRef(t.table, t.column), None, t.column))
+                        continue
+                    col = ColRef(t.table, t.column)
+            col = col or _time_column(d, ctx)
+            if col is None:
+                raise NotUnderstood(f"There is no date column to group by {dim.bucket}.", unmapped_words=[dim.bucket])
+            bucket = dim.bucket if dim.bucket != "auto" else _auto_bucket(ctx, col)
+            info = ctx.table(col.table).columns[col.column]
+            if not info.temporal:  # an integer year column
+                spec.dims.append(DimSpec(col, None, col.column))
+            else:
+                spec.dims.append(DimSpec(col, bucket, bucket))
+            continue
+        t = ctx.pick(dim.mention, ("column", "table"))
+        if t is None:
+            raise NotUnderstood(f"'{dim.mention.text}' cannot be used to group here.", unmapped_words=[dim.mention.text])
+        if t.kind == "column":
+            spec.dims.append(DimSpec(ColRef(t.table, t.column), None, t.column))
+            continue
+        info = ctx.table(t.table)
+        if t.table == ctx.base and all(m.table == ctx.base and m.agg == "count" for m in spec.measures) \
+                and spec.measures:
+            spec.notes.append(f"'{dim.mention.text}' is the grain of the count; not grouped")
+            continue
+        label = info.label_column or (info.primary_key[0] if info.primary_key else next(iter(info.columns)))
+        pk = tuple(c for c in info.primary_key if c != label)
+        if t.table == ctx.base and spec.measures and all(m.table == ctx.base and m.agg != "count" for m in spec.measures):
+            if len(spec.measures) == 1 and (d.order or d.limit):  # "which product has the highest price"
+                spec.measures[0].raw = True
+                spec.measures[0].alias = spec.measures[0].columns[0] if len(spec.measures[0].columns) == 1 \
+                    else spec.measures[0].alias
+            elif not (d.order or d.limit):
+                spec.notes.append(f"'{dim.mention.text}' is the grain of the measure; not grouped")
+                continue
+        spec.dims.append(DimSpec(ColRef(t.table, label), None, label if label != "name" else
+                                 f"{norm(info.words[-1])}_name" if info.words else label, pk))
+
+
+def _conds(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    grouped: dict[tuple, FilterSpec] = {}
+    for c in d.conds:
+        if c.kind == "value":
+            t = ctx.pick(c.mention, ("value",))
+            if t is None:
+                raise NotUnderstood(f"'{c.mention.text}' does not relate to {'.'.join(ctx.base)}.",
+                                    unmapped_words=[c.mention.text])
+            ref = ColRef(t.table, t.column)
+            key = (ref, c.op)
+            if key in grouped:
+                grouped[key].values.append(t.value)
+                grouped[key].op = "in" if c.op == "=" else "not_in"
+            else:
+                grouped[key] = FilterSpec(ref, c.op, [t.value])
+                spec.filters.append(grouped[key])
+            continue
+        if c.kind == "count":
+            child = ctx.catalog.tables  # the counted table must refer to the base
+            target = c.mention.best.table
+            rel = next((r for r in ctx.catalog.relationships if r.from_table == target and r.to_table == ctx.base), None)
+            if rel is None:
+                raise NotUnderstood(f"'{c.mention.text}' does not refer to {'.'.join(ctx.base)}.",
+                                    unmapped_words=[c.mention.text])
+            del child
+            spec.count_filters.append(CountFilter(ColRef(ctx.base, rel.to_column), ColRef(target, rel.from_column),
+                                                  c.op, c.numbers[0]))
+            continue
+        if c.mention is not None:
+            t = ctx.pick(c.mention, ("column", "product"))
+            if t is None or t.kind != "column":
+                raise NotUnderstood(f"'{c.mention.text}' cannot be compared with a number.", unmapped_words=[c.mention.text])
+            ref = ColRef(t.table, t.column)
+        else:
+            ref = _default_numeric(d, ctx, spec)
+        op = c.op if len(c.numbers) == 1 or c.op != "between" else "between"
+        spec.filters.append(FilterSpec(ref, op, [_num(n) for n in c.numbers]))
+
+
+def _num(x: float):
+    return int(x) if float(x).is_integer() else x
+
+
+def _default_numeric(d: Draft, ctx: _Ctx, spec: QuerySpec) -> ColRef:
+    for m in spec.measures:
+        if len(m.columns) == 1:
+            return ColRef(m.table, m.columns[0])
+    info = ctx.table(ctx.base)
+    nums = [c for c in info.columns.values() if c.kind == "number" and not c.is_key and not c.is_flag]
+    if len(nums) == 1:
+        return ColRef(ctx.base, nums[0].name)
+    raise NeedsClarification("the number", [f"{info.qualified}.{c.name}" for c in nums] or [info.qualified])
+
+
+def _time_column(d: Draft, ctx: _Ctx) -> ColRef | None:
+    for m in list(d.others):  # "signed up in 2024" -> signup_date
+        t = ctx.pick(m, ("column",), strict=False)
+        if t is not None and ctx.table(t.table).columns[t.column].temporal:
+            d.others.remove(m)
+            return ColRef(t.table, t.column)
+    best = None
+    for key, factor in sorted(ctx.reach.factor.items(), key=lambda kv: (-kv[1], kv[0])):
+        for col in ctx.table(key).date_columns():
+            named = any(w in _TIME_NAMES for w in col.words)
+            rank = (factor, named, -list(ctx.table(key).columns).index(col.name))
+            if best is None or rank > best[0]:
+                best = (rank, ColRef(key, col.name))
+        if best is not None:
+            return best[1]
+    info = ctx.table(ctx.base)
+    years = [c for c in info.columns.values() if c.kind == "number" and c.words[-1:] == ("year",)]
+    return ColRef(ctx.base, years[0].name) if years else None
+
+
+def _auto_bucket(ctx: _Ctx, col: ColRef) -> str:
+    rng = ctx.catalog.date_range(col.table, col.column)
+    if not rng or not rng[0] or not rng[1]:
+        return "month"
+    days = (rng[1] - rng[0]).days
+    return "day" if days <= 92 else ("month" if days <= 5 * 366 else "year")
+
+
+def _period(e: TimeExpr, col: ColRef, ctx: _Ctx, integer_year: bool) -> Period:
+    latest = None
+    if e.kind in ("last", "this", "previous") or (e.year is None and e.day is None):
+        rng = ctx.catalog.date_range(col.table, col.column)
+        if integer_year and rng is None:
+            latest = None
+        latest = rng[1] if rng else None
+    try:
+        start, end, why = resolve_range(e, latest)
+    except ValueError as exc:
+        raise NotUnderstood(str(exc), unmapped_words=[e.text]) from None
+    return Period(col, start, end, why, integer_year)
+
+
+def _time(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    if not d.times:
+        return
+    col = _time_column(d, ctx)
+    if col is None:
+        raise NotUnderstood(f"There is no date column in {'.'.join(ctx.base)} for '{d.times[0].text}'.",
+                            unmapped_words=[d.times[0].text])
+    integer_year = not ctx.table(col.table).columns[col.column].temporal
+    spec.notes.append(f"time column {'.'.join(col.table)}.{col.column}")
+    periods = []
+    for e in d.times:
+        if e.kind == "month_of_year":
+            if integer_year:
+                raise NotUnderstood(f"'{e.text}' needs a date column.", unmapped_words=[e.text])
+            spec.filters.append(FilterSpec(col, "month_of_year", [e.month]))
+            spec.notes.append(f"'{e.text}' = month {e.month} of every year")
+            continue
+        periods.append(_period(e, col, ctx, integer_year))
+    for p in periods:
+        spec.notes.append(p.label)
+    if d.compare and periods:
+        if len(periods) == 1:
+            p = periods[0]
+            if p.start is None or p.end is None:
+                raise NotUnderstood("A comparison needs two periods.", unmapped_words=[])
+            prev = _shift_back(p)
+            periods.append(prev)
+            spec.notes.append(f"compared with the period before: {prev.label}")
+        ordered = sorted(periods[:2], key=lambda p: p.start or dt.date.min)
+        spec.compare = (ordered[1], ordered[0])
+    else:
+        spec.periods = periods
+
+
+def _shift_back(p: Period) -> Period:
+    if p.start.month == 1 and p.start.day == 1 and p.end.month == 1 and p.end.day == 1:
+        years = p.end.year - p.start.year
+        start, end = p.start.replace(year=p.start.year - years), p.start
+    else:
+        span = p.end - p.start
+        start, end = p.start - span, p.start
+    return Period(p.col, start, end, f"{start.isoformat()} .. {(end - dt.timedelta(days=1)).isoformat()}",
+                  p.integer_year)
+
+
+def _ordering(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    spec.limit = d.limit
+    spec.share = d.share and bool(spec.dims)
+    spec.share_of_filter = d.share and not spec.dims and bool(spec.filters)
+    if spec.measures:
+        if d.order or d.limit:
+            pick = next((i for i, m in enumerate(d.measures) if m.from_superlative), 0)
+            pick = min(pick, len(spec.measures) - 1)
+            alias = spec.measures[pick].alias
+            if spec.compare:
+                alias = f"{alias}_{_period_tag(spec.compare[0])}"
+            spec.order.append((alias, "ASC" if d.order == "asc" else "DESC"))
+        elif not spec.dims and d.order and not spec.compare:
+            pass
+        if d.order and not spec.dims and len(spec.measures) == 1 and spec.measures[0].agg in ("sum", "avg") \
+                and d.measures and d.measures[0].agg is None and not d.limit:
+            spec.measures[0].agg = "max" if d.order == "desc" else "min"
+            m = spec.measures[0]
+            m.alias = f"{m.agg}_{m.columns[0]}" if len(m.columns) == 1 else m.alias
+            spec.order = []
+        return
+    # list mode: rows of the base table
+    order_col = None
+    if d.order_mention is not None:
+        t = ctx.pick(d.order_mention, ("column",))
+        order_col = ColRef(t.table, t.column) if t else None
+    elif d.order_hint:
+        order_col = _hinted_column(d.order_hint, ctx)
+        if order_col is None:
+            raise NotUnderstood(f"No column of {'.'.join(ctx.base)} fits '{' '.join(d.order_hint)}'.",
+                                unmapped_words=[d.order_hint[0]])
+    explicit = []
+    for m in list(d.others):
+        t = ctx.pick(m, ("column",), strict=False)
+        if t is not None and m.best.kind == "column":
+            explicit.append(ColRef(t.table, t.column))
+            d.others.remove(m)
+    info = ctx.table(ctx.base)
+    if order_col is not None:
+        spec.order_col = order_col
+        spec.order.append((order_col.column, "ASC" if d.order == "asc" else "DESC"))
+        if not explicit:
+            label = info.label_column
+            explicit = [ColRef(ctx.base, label)] if label and label != order_col.column else []
+            if explicit or info.label_column == order_col.column:
+                explicit.append(order_col)
+    spec.projection = explicit or None
+
+
+def _hinted_column(hint: tuple[str, ...], ctx: _Ctx) -> ColRef | None:
+    for key, _factor in sorted(ctx.reach.factor.items(), key=lambda kv: (-kv[1], kv[0])):
+        info = ctx.table(key)
+        for word in hint:
+            for col in info.columns.values():
+                if word == "@date" and col.temporal:
+                    return ColRef(key, col.name)
+                if norm(word) in col.words and col.kind in ("number", "date", "datetime"):
+                    return ColRef(key, col.name)
+        if key == ctx.base:
+            continue
+    return None
+
+
+def _period_tag(p: Period) -> str:
+    if p.start and p.end and p.start.month == 1 and p.start.day == 1 and p.end == p.start.replace(year=p.start.year + 1):
+        return str(p.start.year)
+    if p.start:
+        return p.start.strftime("%Y_%m") if p.start.day == 1 else p.start.isoformat().replace("-", "_")
+    return "period"

@@ -1,0 +1,375 @@
+"""Planner: name resolution, pushdown decisions and the SQL sent to each dialect (snapshots)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataask_jupyter.errors import ConnectionNotFound, TableNotFound, UnsafeSQL, UsageError
+from dataask_jupyter.federation import Planner
+from tests.federation_helpers import dialect_sources, make_shop
+
+
+@pytest.fixture
+def sources():
+    return dialect_sources()
+
+
+@pytest.fixture
+def planner():
+    return Planner()
+
+
+def fetch_of(plan, source):
+    found = [f for f in plan.fetches if f.source == source]
+    assert len(found) == 1, plan.explain()
+    return found[0]
+
+
+# --------------------------------------------------------------------------- snapshots per dialect
+
+
+def test_filter_and_projection_pushed_mysql_and_postgres(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_mktsegment, sum(o.o_totalprice) AS revenue FROM my.customer c "
+        "JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "WHERE o.o_orderdate >= DATE '1995-01-01' AND c.c_acctbal > 0 GROUP BY 1",
+        sources,
+    )
+    assert fetch_of(plan, "my").sql == (
+        "SELECT `c`.`c_custkey` AS `c_custkey`, `c`.`c_mktsegment` AS `c_mktsegment` "
+        "FROM `customer` AS `c` WHERE `c`.`c_acctbal` > 0"
+    )
+    assert fetch_of(plan, "pg").sql == (
+        'SELECT "o"."o_custkey" AS "o_custkey", "o"."o_totalprice" AS "o_totalprice" '
+        'FROM "public"."orders" AS "o" WHERE "o"."o_orderdate" >= CAST(\'1995-01-01\' AS DATE)'
+    )
+    assert plan.residual_sql == (
+        'SELECT "c"."c_mktsegment" AS "c_mktsegment", SUM("o"."o_totalprice") AS "revenue" '
+        'FROM __f0_my_customer AS "c" JOIN __f1_pg_orders AS "o" ON "o"."o_custkey" = "c"."c_custkey" '
+        'GROUP BY "c"."c_mktsegment"'
+    )
+    assert plan.output_columns == ("c_mktsegment", "revenue")
+    assert not plan.passthrough
+
+
+def test_sqlite_text_equality_and_date_pushed(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "WHERE c.c_mktsegment = 'BUILDING' AND o.o_orderdate < DATE '1995-03-15'",
+        sources,
+    )
+    assert fetch_of(plan, "lite").sql == (
+        'SELECT "c"."c_custkey" AS "c_custkey", "c"."c_name" AS "c_name" FROM "customer" AS "c" '
+        "WHERE \"c\".\"c_mktsegment\" = 'BUILDING'"
+    )
+    assert fetch_of(plan, "pg").sql.endswith(
+        'FROM "public"."orders" AS "o" WHERE "o"."o_orderdate" < CAST(\'1995-03-15\' AS DATE)'
+    )
+
+
+def test_same_source_join_is_one_fetch_per_source(planner, sources):
+    plan = planner.plan(
+        "SELECT o.o_orderkey, sum(l.l_extendedprice * (1 - l.l_discount)) AS rev, n.n_name "
+        "FROM pg.orders o JOIN pg.lineitem l ON l.l_orderkey = o.o_orderkey "
+        "JOIN lite.customer c ON c.c_custkey = o.o_custkey JOIN lite.nation n ON n.n_nationkey = c.c_nationkey "
+        "WHERE l.l_shipdate > DATE '1995-03-15' GROUP BY 1, 3",
+        sources,
+    )
+    assert [f.kind for f in plan.fetches] == ["join", "join"]
+    assert fetch_of(plan, "pg").sql == (
+        'SELECT "o"."o_orderkey" AS "o__o_orderkey", "o"."o_custkey" AS "o__o_custkey", '
+        '"l"."l_extendedprice" AS "l__l_extendedprice", "l"."l_discount" AS "l__l_discount" '
+        'FROM "public"."orders" AS "o" JOIN "public"."lineitem" AS "l" ON "l"."l_orderkey" = "o"."o_orderkey" '
+        "WHERE \"l\".\"l_shipdate\" > CAST('1995-03-15' AS DATE)"
+    )
+    assert fetch_of(plan, "lite").sql == (
+        'SELECT "c"."c_custkey" AS "c__c_custkey", "n"."n_name" AS "n__n_name" FROM "customer" AS "c" '
+        'JOIN "nation" AS "n" ON "n"."n_nationkey" = "c"."c_nationkey"'
+    )
+    assert plan.residual_sql == (
+        'SELECT "o_l"."o__o_orderkey" AS "o_orderkey", SUM("o_l"."l__l_extendedprice" * '
+        '(1 - "o_l"."l__l_discount")) AS "rev", "c_n"."n__n_name" AS "n_name" FROM __f0_pg_join AS o_l '
+        'JOIN __f1_lite_join AS c_n ON "c_n"."c__c_custkey" = "o_l"."o__o_custkey" '
+        'GROUP BY "o_l"."o__o_orderkey", "c_n"."n__n_name"'
+    )
+
+
+def test_whole_query_pushed_to_postgres_with_byte_order_collation(planner, sources):
+    plan = planner.plan(
+        "SELECT o_orderstatus, count(*) AS n FROM pg.public.orders WHERE o_comment LIKE '%special%' "
+        "GROUP BY 1 ORDER BY 1 LIMIT 10",
+        sources,
+    )
+    assert plan.passthrough and len(plan.fetches) == 1
+    assert plan.fetches[0].sql == (
+        'SELECT "orders"."o_orderstatus" AS "o_orderstatus", COUNT(*) AS "n" FROM "public"."orders" AS "orders" '
+        "WHERE \"orders\".\"o_comment\" LIKE '%special%' GROUP BY \"orders\".\"o_orderstatus\" "
+        'ORDER BY "o_orderstatus" COLLATE "C" LIMIT 10'
+    )
+    assert plan.output_columns == ("o_orderstatus", "n")
+
+
+def test_whole_query_pushed_to_sqlite_and_duckdb(planner, sources):
+    lite = planner.plan(
+        "SELECT n_name, count(*) FROM lite.customer JOIN lite.nation ON n_nationkey = c_nationkey "
+        "GROUP BY 1 ORDER BY 2 DESC",
+        sources,
+    )
+    assert lite.passthrough
+    assert lite.fetches[0].sql == (
+        'SELECT "nation"."n_name" AS "n_name", COUNT(*) AS "_col_1" FROM "customer" AS "customer" '
+        'JOIN "nation" AS "nation" ON "nation"."n_nationkey" = "customer"."c_nationkey" '
+        'GROUP BY "nation"."n_name" ORDER BY "_col_1" DESC'
+    )
+    assert lite.output_columns == ("n_name", "count_star()")
+    duck = planner.plan("SELECT p_name FROM duck.part WHERE p_size > 10 AND p_name ILIKE '%green%' "
+                        "ORDER BY p_name LIMIT 5", sources)
+    assert duck.fetches[0].sql == (
+        'SELECT "part"."p_name" AS "p_name" FROM "part" AS "part" WHERE "part"."p_size" > 10 '
+        "AND \"part\".\"p_name\" ILIKE '%green%' ORDER BY \"p_name\" LIMIT 5"
+    )
+
+
+def test_mysql_text_comparison_stays_in_duckdb(planner, sources):
+    plan = planner.plan(
+        "SELECT c_name, c_acctbal FROM my.customer WHERE c_name = 'Bob' AND c_acctbal > 10 "
+        "ORDER BY c_acctbal DESC LIMIT 3",
+        sources,
+    )
+    assert not plan.passthrough
+    assert plan.fetches[0].sql == (
+        "SELECT `customer`.`c_name` AS `c_name`, `customer`.`c_acctbal` AS `c_acctbal` "
+        "FROM `customer` AS `customer` WHERE `customer`.`c_acctbal` > 10"
+    )
+    assert "\"customer\".\"c_name\" = 'Bob'" in plan.residual_sql
+    assert any("case-insensitively" in n for n in plan.notes)
+
+
+def test_sqlite_like_is_not_pushed(planner, sources):
+    plan = planner.plan("SELECT c_name FROM lite.customer WHERE c_name LIKE 'A%' AND c_acctbal > 0", sources)
+    sql = plan.fetches[0].sql
+    assert "LIKE" not in sql and '"customer"."c_acctbal" > 0' in sql
+    assert "LIKE 'A%'" in plan.residual_sql
+
+
+def test_uncorrelated_in_subquery_pushed_whole(planner, sources):
+    plan = planner.plan(
+        "SELECT p.p_name FROM duck.part p WHERE p.p_partkey IN "
+        "(SELECT l_partkey FROM pg.lineitem WHERE l_quantity > 40) AND p.p_type LIKE '%BRASS'",
+        sources,
+    )
+    assert fetch_of(plan, "pg").sql == (
+        'SELECT "lineitem"."l_partkey" AS "l_partkey" FROM "public"."lineitem" AS "lineitem" '
+        'WHERE "lineitem"."l_quantity" > 40'
+    )
+    assert fetch_of(plan, "duck").sql == (
+        'SELECT "p"."p_partkey" AS "p_partkey", "p"."p_name" AS "p_name" FROM "part" AS "p" '
+        "WHERE \"p\".\"p_type\" LIKE '%BRASS'"
+    )
+    assert plan.residual_sql == (
+        'SELECT "p"."p_name" AS "p_name" FROM __f1_duck_part AS "p" WHERE "p"."p_partkey" IN '
+        "(SELECT * FROM __f0_pg_query)"
+    )
+
+
+def test_cte_in_one_source_pushed_whole(planner, sources):
+    plan = planner.plan(
+        "WITH t AS (SELECT o_custkey, max(o_orderdate) AS last FROM pg.orders GROUP BY 1) "
+        "SELECT DISTINCT c.c_mktsegment FROM t JOIN lite.customer c ON c.c_custkey = t.o_custkey "
+        "WHERE t.last > DATE '1998-01-01'",
+        sources,
+    )
+    assert fetch_of(plan, "pg").kind == "query"
+    assert fetch_of(plan, "pg").sql == (
+        'SELECT "orders"."o_custkey" AS "o_custkey", MAX("orders"."o_orderdate") AS "last" '
+        'FROM "public"."orders" AS "orders" GROUP BY "orders"."o_custkey"'
+    )
+    assert plan.residual_sql.startswith('WITH "t" AS (SELECT * FROM __f0_pg_query) SELECT DISTINCT')
+
+
+# --------------------------------------------------------------------------- correctness rules
+
+
+def test_outer_join_nullable_side(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name, o.o_totalprice FROM my.customer c LEFT JOIN pg.orders o "
+        "ON o.o_custkey = c.c_custkey AND o.o_orderstatus = 'F' "
+        "WHERE o.o_totalprice > 100 AND c.c_acctbal < 0",
+        sources,
+    )
+    # ON filter of the right side moves into its fetch; the null-rejecting WHERE filter is copied
+    # there too but stays in DuckDB; the preserved side's WHERE filter moves.
+    assert fetch_of(plan, "pg").sql.endswith(
+        "WHERE \"o\".\"o_totalprice\" > 100 AND \"o\".\"o_orderstatus\" = 'F'"
+    )
+    assert fetch_of(plan, "my").sql.endswith("WHERE `c`.`c_acctbal` < 0")
+    assert plan.residual_sql.endswith(
+        'LEFT JOIN __f1_pg_orders AS "o" ON "o"."o_custkey" = "c"."c_custkey" WHERE "o"."o_totalprice" > 100'
+    )
+
+
+def test_is_null_on_nullable_side_not_pushed(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c LEFT JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "AND c.c_acctbal > 0 WHERE o.o_orderkey IS NULL",
+        sources,
+    )
+    assert "WHERE" not in fetch_of(plan, "pg").sql
+    assert "WHERE" not in fetch_of(plan, "lite").sql  # left side of a LEFT JOIN's ON stays put
+    assert 'AND "c"."c_acctbal" > 0 WHERE "o"."o_orderkey" IS NULL' in plan.residual_sql
+
+
+def test_full_join_filters_stay(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c FULL JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "AND o.o_orderstatus = 'F' WHERE c.c_acctbal > 0",
+        sources,
+    )
+    assert "WHERE" not in fetch_of(plan, "pg").sql  # ON filter of a FULL JOIN stays
+    # a null-rejecting WHERE filter on a FULL JOIN side is copied into the fetch and kept
+    assert fetch_of(plan, "lite").sql.endswith('WHERE "c"."c_acctbal" > 0')
+    assert plan.residual_sql.endswith('WHERE "c"."c_acctbal" > 0')
+
+
+def test_or_across_sources_not_pushed(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "WHERE o.o_totalprice > 1000 OR c.c_acctbal < 0",
+        sources,
+    )
+    assert all("WHERE" not in f.sql for f in plan.fetches)
+    assert 'WHERE "o"."o_totalprice" > 1000 OR "c"."c_acctbal" < 0' in plan.residual_sql
+
+
+def test_correlated_subquery_evaluated_in_duckdb(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c WHERE EXISTS (SELECT 1 FROM pg.orders o "
+        "WHERE o.o_custkey = c.c_custkey AND o.o_orderdate < DATE '1993-01-01')",
+        sources,
+    )
+    assert fetch_of(plan, "pg").kind == "table"
+    assert fetch_of(plan, "pg").sql == (
+        'SELECT "o"."o_custkey" AS "o_custkey" FROM "public"."orders" AS "o" '
+        "WHERE \"o\".\"o_orderdate\" < CAST('1993-01-01' AS DATE)"
+    )
+    assert 'WHERE EXISTS(SELECT 1 AS "1" FROM __f1_pg_orders AS "o" WHERE "o"."o_custkey" = "c"."c_custkey")' \
+        in plan.residual_sql
+
+
+def test_limit_without_order_and_windows_stay_in_duckdb(planner, sources):
+    limited = planner.plan(
+        "SELECT c.c_name, o.o_orderkey FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey LIMIT 10",
+        sources,
+    )
+    assert all("LIMIT" not in f.sql for f in limited.fetches)
+    assert limited.residual_sql.endswith("LIMIT 10")
+    windowed = planner.plan(
+        "SELECT o.o_orderkey, rank() OVER (PARTITION BY c.c_nationkey ORDER BY o.o_totalprice DESC) AS r "
+        "FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey WHERE o.o_orderstatus = 'O'",
+        sources,
+    )
+    assert fetch_of(windowed, "pg").sql.endswith("WHERE \"o\".\"o_orderstatus\" = 'O'")
+    assert "RANK() OVER" in windowed.residual_sql and "OVER" not in fetch_of(windowed, "pg").sql
+
+
+def test_only_used_columns_fetched(planner, sources):
+    plan = planner.plan("SELECT count(*) FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey",
+                        sources)
+    assert fetch_of(plan, "lite").columns == ("c_custkey",)
+    assert fetch_of(plan, "pg").columns == ("o_custkey",)
+    assert plan.output_columns == ("count_star()",)
+
+
+def test_explain_text_and_dict(planner, sources):
+    plan = planner.plan("SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey",
+                        sources)
+    text = plan.explain()
+    assert "-- [1] lite (sqlite, table: lite.customer)" in text
+    assert "-- DuckDB (isolated, in-memory)" in text
+    data = plan.to_dict()
+    assert [f["source"] for f in data["fetches"]] == ["lite", "pg"]
+    assert data["residual_sql"] == plan.residual_sql
+
+
+# --------------------------------------------------------------------------- names and errors
+
+
+def test_unqualified_and_three_part_names(planner, sources):
+    plan = planner.plan("SELECT count(*) FROM orders o JOIN pg.public.lineitem l ON l.l_orderkey = o.o_orderkey",
+                        sources)
+    assert plan.passthrough and plan.fetches[0].source == "pg"
+    assert set(plan.fetches[0].tables) == {"pg.public.orders", "pg.public.lineitem"}
+
+
+def test_unknown_connection_suggests(planner, sources):
+    with pytest.raises(ConnectionNotFound, match="Did you mean 'pg'") as info:
+        planner.plan("SELECT * FROM pgg.orders", sources)
+    assert isinstance(info.value, KeyError)
+
+
+def test_unknown_table_suggests(planner, sources):
+    with pytest.raises(TableNotFound, match="Did you mean 'lite.customer'"):
+        planner.plan("SELECT * FROM lite.customers", sources)
+    with pytest.raises(TableNotFound, match="Did you mean 'pg.public.lineitem'"):
+        planner.plan("SELECT * FROM lineitems", sources)
+
+
+def test_ambiguous_unqualified_table_names_candidates(planner, sources):
+    with pytest.raises(UsageError, match=r"several connections: my\.customer, lite\.customer"):
+        planner.plan("SELECT * FROM customer", sources)
+
+
+def test_unknown_column_is_a_usage_error(planner, sources):
+    with pytest.raises(UsageError, match="c_nmae"):
+        planner.plan("SELECT c_nmae FROM lite.customer", sources)
+
+
+def test_unsafe_sql_rejected_before_any_source_is_touched(tmp_path):
+    shop = make_shop(tmp_path)
+    touched = []
+    shop.crm.list_tables = lambda: touched.append("list") or []  # type: ignore[method-assign]
+    from dataask_jupyter.federation import Federator
+
+    fed = Federator(cache=None)
+    for bad in [
+        "SELECT 1; DROP TABLE crm.customers",
+        "DELETE FROM crm.customers",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM '/etc/passwd'",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "SELECT pg_sleep(5)",
+    ]:
+        with pytest.raises(UnsafeSQL):
+            fed.run(bad, sources=shop.sources)
+    assert shop.crm.calls == [] and shop.sales.calls == [] and touched == []
+
+
+def test_generated_sql_is_revalidated(sources):
+    seen = []
+
+    def guard(sql, dialect):
+        seen.append((dialect, sql))
+
+    plan = Planner(guard=guard).plan(
+        "SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey", sources
+    )
+    assert seen[0][0] == "duckdb"
+    checked = {(d, s) for d, s in seen[1:]}
+    assert {(f.dialect, f.sql) for f in plan.fetches} <= checked
+    assert ("duckdb", plan.residual_sql) in checked
+
+
+def test_guard_rejecting_generated_sql_stops_planning(sources):
+    def guard(sql, dialect):
+        if dialect == "postgres":
+            raise UnsafeSQL("refused")
+
+    with pytest.raises(UnsafeSQL):
+        Planner(guard=guard).plan("SELECT o_orderkey FROM pg.orders", sources)
+
+
+def test_non_select_and_bad_pushdown_level(planner, sources):
+    with pytest.raises(UsageError):
+        planner.plan("SELECT o_orderkey FROM pg.orders", sources, pushdown="everything")
+    with pytest.raises((UsageError, UnsafeSQL), match="parse"):  # the guard parses first
+        planner.plan("SELECT FROM WHERE (", sources)
