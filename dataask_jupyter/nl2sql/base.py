@@ -31,6 +31,8 @@ class GenerationRequest:
         Earlier failed attempts of this question: ``[{"sql", "error"}]``.
     allow_samples
         Whether low-cardinality values may be shown to an LLM.
+    retrieval
+        The :class:`.retrieval.Retrieval` ranking of the pipeline's retrieve stage.
     """
 
     question: str
@@ -40,6 +42,7 @@ class GenerationRequest:
     context: Any = None
     feedback: list[dict] = field(default_factory=list)
     allow_samples: bool = False
+    retrieval: Any = None
 
 
 @dataclass

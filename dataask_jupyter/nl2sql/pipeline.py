@@ -175,8 +175,8 @@ class Asker:
         notes.append(f"retrieve: {ranked.describe() or 'no table matched by name'}")
 
         request = GenerationRequest(question, catalog, self.workspace, self.knowledge, context,
-                                    allow_samples=self.allow_samples if allow_samples is None else allow_samples)
-        request.retrieval = ranked  # type: ignore[attr-defined]
+                                    allow_samples=self.allow_samples if allow_samples is None else allow_samples,
+                                    retrieval=ranked)
         log: list[dict] = []
         stages["generate"] = stages["validate"] = stages["execute"] = 0.0
         table, truncated, gen = None, False, None
