@@ -82,7 +82,9 @@ class MySQLConnector(Connector):
             cur.execute("SET @@session.time_zone = '+00:00'")
         cur.close()
         opened = OpenedBackend(backend=backend, raw=raw)
-        opened.extra.update(args=args, mariadb=mariadb, default_timeout=settings.query_timeout)
+        # read it now: mysqlclient refuses any call on a connection busy in another thread
+        opened.extra.update(args=args, mariadb=mariadb, default_timeout=settings.query_timeout,
+                            thread_id=int(raw.thread_id()))
         return opened
 
     def _set_timeout(self, cur, opened, seconds: float) -> None:
@@ -109,7 +111,7 @@ class MySQLConnector(Connector):
         try:
             killer = MySQLdb.connect(**opened.extra["args"])
             try:
-                killer.cursor().execute(f"KILL QUERY {int(opened.raw.thread_id())}")
+                killer.cursor().execute(f"KILL QUERY {int(opened.extra['thread_id'])}")
             finally:
                 killer.close()
         except MySQLdb.Error:

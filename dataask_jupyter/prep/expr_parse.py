@@ -30,7 +30,8 @@ from .errors import FlowError
 
 MAX_CHARS = 5000
 MAX_TOKENS = 1000
-MAX_DEPTH = 40
+MAX_DEPTH = 40  # parenthesis / call / unary nesting while parsing
+MAX_TREE_DEPTH = 120  # depth of the finished tree (long a + b + c + ... chains)
 
 KEYWORDS = frozenset({"and", "or", "not", "true", "false", "null", "is", "in", "case", "when", "then", "else", "end"})
 #: Python (and SQL) statement words that have no meaning here: refused with a clear message.
@@ -363,37 +364,46 @@ def parse_expression(text: str) -> Node:
     """
     if not isinstance(text, str):
         raise FlowError("The expression must be text.")
-    return _Parser(text).parse()
+    node = _Parser(text).parse()
+    if tree_depth(node) > MAX_TREE_DEPTH:
+        raise FlowError(f"The expression is nested too deeply (more than {MAX_TREE_DEPTH} levels); split it "
+                        "into several calculated fields.")
+    return node
+
+
+def children(n: Node) -> tuple[Node, ...]:
+    """The direct sub-expressions of ``n``."""
+    if isinstance(n, Unary | IsNull):
+        return (n.operand,)
+    if isinstance(n, Binary):
+        return (n.left, n.right)
+    if isinstance(n, Call):
+        return n.args
+    if isinstance(n, InList):
+        return (n.operand, *n.items)
+    if isinstance(n, Case):
+        flat = tuple(x for pair in n.whens for x in pair)
+        return flat + ((n.default,) if n.default is not None else ())
+    return ()
+
+
+def tree_depth(node: Node) -> int:
+    """Depth of the tree, computed without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in children(n))
+    return deepest
 
 
 def columns_used(node: Node) -> list[str]:
     """Column names an expression reads, in order of first use."""
     out: list[str] = []
-
-    def walk(n: Node) -> None:
-        if isinstance(n, Col):
-            if n.name not in out:
-                out.append(n.name)
-        elif isinstance(n, Unary):
-            walk(n.operand)
-        elif isinstance(n, Binary):
-            walk(n.left)
-            walk(n.right)
-        elif isinstance(n, Call):
-            for a in n.args:
-                walk(a)
-        elif isinstance(n, IsNull):
-            walk(n.operand)
-        elif isinstance(n, InList):
-            walk(n.operand)
-            for a in n.items:
-                walk(a)
-        elif isinstance(n, Case):
-            for c, v in n.whens:
-                walk(c)
-                walk(v)
-            if n.default is not None:
-                walk(n.default)
-
-    walk(node)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Col) and n.name not in out:
+            out.append(n.name)
+        stack.extend(reversed(children(n)))
     return out

@@ -110,3 +110,14 @@ class DashboardQuery:
     owner: str | None = None
     limit: int = 500
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    """A dashboard with what decides a caller's access to it: the workspace, the caller's
+    matching memberships ``(kind, name, role)`` and matching grants ``(kind, name, level)``."""
+
+    dashboard: DashboardRec
+    workspace: WorkspaceRec
+    memberships: list = field(default_factory=list)
+    grants: list = field(default_factory=list)
