@@ -88,14 +88,18 @@ def test_mariadb_add_tables_columns_execute(app, my_db):
     assert r.to_dict()["rows"] == [[4, "item4"], [5, "item5"]]
 
 
-def test_sessions_are_read_only_and_bounded(app, pg_db, my_db):
+def test_sessions_are_read_only(app, pg_db, my_db):
     app.connect("pg", pg_db)
     app.connect("maria", my_db)
-    assert app.sql("pg", "SELECT current_setting('transaction_read_only') AS ro").to_dict()["rows"] == [["on"]]
-    assert app.sql("pg", "SELECT current_setting('default_transaction_read_only') AS ro").to_dict()["rows"] == [["on"]]
-    assert app.sql("pg", "SELECT current_setting('application_name') AS a").to_dict()["rows"] == [["dataask"]]
-    assert app.sql("maria", "SELECT @@session.tx_read_only AS ro").to_dict()["rows"] == [[1]]
-    assert app.sql("maria", "SELECT @@session.local_infile AS li").to_dict()["rows"][0][0] in (0, 1)
+
+    def one(name, sql):  # the guard refuses session functions; these only read settings
+        return app.sql(name, sql, check=False).to_dict()["rows"][0][0]
+
+    assert one("pg", "SELECT current_setting('transaction_read_only')") == "on"
+    assert one("pg", "SELECT current_setting('default_transaction_read_only')") == "on"
+    assert one("pg", "SELECT current_setting('application_name')") == "dataask"
+    assert one("maria", "SELECT @@session.tx_read_only") == 1
+    assert one("maria", "SELECT @@session.time_zone") in ("UTC", "+00:00")
 
 
 # -- many at once ---------------------------------------------------------------------------------

@@ -120,6 +120,47 @@ def test_pool_reuses_one_backend_per_connection(app, sources, tmp_path):
     assert app.connections.backend("lite") is not first  # replaced: reopened
 
 
+def test_same_duckdb_file_under_two_names_and_replace_while_open(app, sources):
+    """DuckDB shares one database instance per file in a process, configuration lock included."""
+    assert app.sql("duck", "SELECT count(*) FROM events").to_dict()["rows"] == [[5]]  # open and locked
+    app.connect("duck_again", f"duckdb:///{sources['duck']}")
+    assert app.sql("duck_again", "SELECT count(*) FROM events").to_dict()["rows"] == [[5]]
+    app.connect("duck", f"duckdb:///{sources['duck']}", replace=True)  # probe while the old one is open
+    assert app.sql("duck", "SELECT count(*) FROM events").to_dict()["rows"] == [[5]]
+    with pytest.raises(SourceError, match="locked"):  # still read-only and locked on every name
+        app.sql("duck_again", "SET enable_external_access = true", check=False)
+
+
+@pytest.mark.parametrize("name", ["lite", "duck"])
+def test_first_use_from_many_threads_opens_once(app, sources, name, monkeypatch):
+    connector = app.connections._entry(app.connections.record(name)).connector
+    app.connections._drop((app.repo.get_workspace("default").id, name))
+    opens = []
+    real_open = type(connector).open
+
+    def counting_open(self, *a, **kw):
+        opens.append(1)
+        time.sleep(0.2)  # widen the window in which other threads also find no backend
+        return real_open(self, *a, **kw)
+
+    monkeypatch.setattr(type(connector), "open", counting_open)
+    table = "items" if name == "lite" else "events"
+    errors = []
+
+    def go():
+        try:
+            assert app.sql(name, f"SELECT count(*) FROM {table}").to_dict()["rows"] == [[5]]
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(opens) == 1
+
+
 def test_remove_closes_and_forgets(app, sources):
     raw = app.connections._entry(app.connections.record("lite")).opened.raw
     app.connections.remove("lite")

@@ -126,14 +126,16 @@ class ConnectionManager:
     # -- adding, testing, removing ---------------------------------------------------------
     def add(
         self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
-        replace: bool = False,
+        replace: bool = False, actor: str | None = None,
     ) -> ConnectionInfo:
         """Test ``url`` and save it as ``name`` only if the probe succeeds.
 
         ``password`` overrides one in the URL. With ``replace=True`` and no new password (or
         the mask), the stored secret is kept, but only for the same user, host and port: a
-        secret never follows a connection to a new endpoint.
+        secret never follows a connection to a new endpoint. ``actor`` names who does it in
+        the audit log (default: this manager's actor; the server passes ``current_user``).
         """
+        actor = actor or self.actor
         validate_name(name)
         ws_id = self._ws_id(workspace)
         parsed = parse_connection_url(url)
@@ -163,7 +165,7 @@ class ConnectionManager:
             finally:
                 connector.close(opened)
         except DataAskError as exc:
-            self._audit("connection.add", name, ws_id, "error", {"reason": exc.code})
+            self._audit("connection.add", name, ws_id, "error", {"reason": exc.code}, actor)
             if isinstance(exc, SourceError):
                 raise SourceError(
                     f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}",
@@ -171,17 +173,18 @@ class ConnectionManager:
                 ) from None
             raise
         except Exception as exc:
-            self._audit("connection.add", name, ws_id, "error", {"reason": type(exc).__name__})
+            self._audit("connection.add", name, ws_id, "error", {"reason": type(exc).__name__}, actor)
             raise SourceError(
                 f"Could not connect to '{name}': {sanitize_error(str(exc), secrets)}",
                 hint="Nothing was saved. Check the host, port, database name and credentials.",
             ) from None
         latency = (time.perf_counter() - started) * 1000
         secret = secret_kept or (self.cipher.encrypt(password) if password else None)
-        rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, {}, self.actor, replace)
+        rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, {}, actor, replace)
         self._drop((ws_id, name))
         self.repo.record_event(rec.id, "connect", True, latency_ms=round(latency, 3))
-        self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok", {"family": parsed.family})
+        self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok", {"family": parsed.family},
+                    actor)
         return self.info(name, workspace)
 
     def test(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> TestResult:
@@ -194,11 +197,11 @@ class ConnectionManager:
             return TestResult(False, None, str(exc.message))
         return TestResult(True, round((time.perf_counter() - started) * 1000, 3))
 
-    def remove(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+    def remove(self, name: str, workspace: str = DEFAULT_WORKSPACE, *, actor: str | None = None) -> None:
         rec = self.record(name, workspace)
         self._drop((rec.workspace_id, name))
         self.repo.remove_connection(rec.workspace_id, name)
-        self._audit("connection.remove", name, rec.workspace_id, "ok", {})
+        self._audit("connection.remove", name, rec.workspace_id, "ok", {}, actor)
 
     # -- reading ---------------------------------------------------------------------------
     def info(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> ConnectionInfo:
@@ -393,8 +396,8 @@ class ConnectionManager:
                 entry.connector.close(entry.opened)
         self._workers.shutdown(wait=False, cancel_futures=True)
 
-    def _audit(self, action: str, target: str, ws_id: int, outcome: str, detail: dict) -> None:
-        self.repo.audit(self.actor, action, target_type="connection", target=target, workspace_id=ws_id,
+    def _audit(self, action: str, target: str, ws_id: int, outcome: str, detail: dict, actor: str | None = None) -> None:
+        self.repo.audit(actor or self.actor, action, target_type="connection", target=target, workspace_id=ws_id,
                         outcome=outcome, detail=detail)
 
 

@@ -13,7 +13,9 @@ import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import UsageError
 
 from .roles import Level, PrincipalKind, Role
 
@@ -64,6 +66,24 @@ ConnectionName = Annotated[str, AfterValidator(_connection_name)]
 Colour = Annotated[str, AfterValidator(_colour)]
 Id = Annotated[int, Field(ge=1, le=2**53)]
 WidgetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+def validated(model: type[BaseModel], data):
+    """``model.model_validate(data)`` raising :class:`UsageError` (a 400) with a short message
+    that names the fields but never echoes the input."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(validation_message(exc)) from None
+
+
+def validation_message(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:limit]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = exc.error_count() - len(parts)
+    return "Invalid request: " + "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
 def new_widget_id() -> str:
@@ -458,6 +478,11 @@ class DiffQuery(Input):
     from_version: Id = Field(alias="from")
     to_version: Id = Field(alias="to")
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class VersionPage(Input):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=10_000_000)
 
 
 class TemplateOut(Output):

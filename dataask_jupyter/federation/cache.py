@@ -6,7 +6,7 @@ and pointing a connection elsewhere (new identity) misses. Values are Arrow tabl
 the run's metadata (truncation flag, per-source stats) in the schema metadata.
 
 Every tier honours the TTL using an injectable ``clock`` (tests pass a fake one); Redis
-additionally expires keys server-side (``SETEX``). ``use_cache=False`` in the executor
+additionally expires keys server-side (``SET ... EX``). ``use_cache=False`` in the executor
 skips both reading and writing, so ``--no-cache`` never leaves a trace.
 """
 
@@ -229,7 +229,7 @@ class DiskCache:
 
 
 class RedisCache:
-    """Arrow IPC bytes in Redis under ``prefix``, with ``SETEX`` expiry.
+    """Arrow IPC bytes in Redis under ``prefix``, expiring server-side (``SET ... EX``, i.e. SETEX).
 
     Parameters
     ----------
@@ -266,7 +266,8 @@ class RedisCache:
         return entry
 
     def put(self, key: str, entry: CacheEntry) -> None:
-        self.client.setex(self.prefix + key, max(1, int(self.ttl)), to_ipc(entry))
+        # SET ... EX is SETEX (redis-py deprecates the setex() spelling)
+        self.client.set(self.prefix + key, to_ipc(entry), ex=max(1, int(self.ttl)))
 
     def clear(self) -> int:
         count = 0

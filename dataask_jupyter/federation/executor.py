@@ -49,6 +49,9 @@ _UNREACHABLE = ("connect", "timed out", "timeout", "refused", "unreachable", "au
                 "resolve host", "translate host", "network", "broken pipe", "ssl", "terminating")
 
 
+_POLL = 0.2  # seconds between checks of deadline and interrupts while waiting
+
+
 class _FetchFailed(Exception):
     def __init__(self, fetch: SourceFetch, error: BaseException) -> None:
         super().__init__(str(error))
@@ -304,7 +307,9 @@ class Federator:
                 remaining = None if deadline is None else deadline - self.clock()
                 if remaining is not None and remaining <= 0:
                     raise self._timeout(plan, cancellation, timeout)
-                done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
+                # short slices keep the calling thread responsive to Ctrl-C on every platform
+                step = _POLL if remaining is None else min(remaining, _POLL)
+                done, pending = wait(pending, timeout=step, return_when=FIRST_COMPLETED)
                 for future in done:
                     fetch = futures[future]
                     error = future.exception()
@@ -352,11 +357,14 @@ class Federator:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataask-join")
         try:
             future = pool.submit(self.engine.run, plan, fetched, max_rows=cap, cancellation=cancellation)
-            remaining = None if deadline is None else max(0.0, deadline - self.clock())
-            try:
-                return future.result(timeout=remaining)
-            except FutureTimeout:
-                raise self._timeout(plan, cancellation, timeout) from None
+            while True:
+                remaining = None if deadline is None else deadline - self.clock()
+                if remaining is not None and remaining <= 0:
+                    raise self._timeout(plan, cancellation, timeout)
+                try:
+                    return future.result(timeout=_POLL if remaining is None else min(remaining, _POLL))
+                except FutureTimeout:
+                    continue
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 

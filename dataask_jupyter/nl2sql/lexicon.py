@@ -9,7 +9,7 @@ from __future__ import annotations
 from .text import norm
 
 __all__ = [
-    "ADJECTIVES", "AGGREGATES", "BUCKETS", "CHANGE", "COMPARATORS", "DEFAULT_SUM_WORDS", "FILLERS",
+    "PREPOSITION_HINTS", "QUALIFIER_NOUNS", "ADJECTIVES", "AGGREGATES", "BUCKETS", "CHANGE", "COMPARATORS", "DEFAULT_SUM_WORDS", "FILLERS",
     "FOLLOW_UP_ADD", "FOLLOW_UP_START", "GROUP_MARKERS", "LIST_WORDS", "MONTHS", "NEGATIONS",
     "ROW_WORDS", "SHARE", "SORT_MARKERS", "SUPERLATIVES", "SYNONYMS", "TOP_WORDS", "phrase",
 ]
@@ -52,8 +52,8 @@ ADJECTIVES = _table({
     "lightest": (("weight", "mass"), "asc"),
     "newest|latest|most recent|recent|youngest": (("date", "time", "created", "year", "@date"), "desc"),
     "oldest|earliest|first": (("date", "time", "created", "year", "@date"), "asc"),
-    "longest|long": (("length", "duration", "distance"), "desc"),
-    "shortest|short": (("length", "duration", "distance"), "asc"),
+    "longest|long": (("length", "duration", "distance", "pages", "size", "runtime", "minutes"), "desc"),
+    "shortest|short": (("length", "duration", "distance", "pages", "size", "runtime", "minutes"), "asc"),
     "tallest|tall": (("height",), "desc"),
     "fastest|quickest": (("speed", "acceleration"), "desc"),
     "slowest": (("speed", "acceleration"), "asc"),
@@ -104,7 +104,17 @@ CHANGE = _table({
     "compared with|compare|comparison|vs|versus|against|evolve|evolved|differ|delta|yoy|year over year": "change",
 })
 SHARE = _table({"share|percentage|percent|proportion|fraction|portion|breakdown of": "share"})
-NEGATIONS = _table({"not|excluding|except|without|other than|apart from|exclude|besides|non": "not"})
+NEGATIONS = _table({"not|excluding|except|without|other than|apart from|exclude|besides|non|never|no|"
+                    "not yet|have not|has not|were not|was not|haven't|hasn't|weren't|wasn't|isn't|aren't": "not"})
+# a stored value after "from" / "to" belongs to a column with one of these words
+PREPOSITION_HINTS = {
+    "from": frozenset(("origin", "source", "from", "departure", "start", "sender", "src", "home", "orig")),
+    "to": frozenset(("destination", "dest", "to", "arrival", "target", "recipient", "dst", "away", "end")),
+    "into": frozenset(("destination", "dest", "to", "arrival", "target")),
+}
+# nouns that only qualify the column before them ("membership type", "price level")
+QUALIFIER_NOUNS = frozenset(("type", "kind", "category", "class", "group", "level", "tier", "bucket", "band",
+                             "value", "values", "field", "attribute", "label", "code", "flag"))
 LIST_WORDS = _table({
     "list|show|display|give|get|find|which|what|who|where|tell|return|see|view|fetch|identify|"
     "what are|what were|what is|what was|show me|give me|list all|all|how": "list",
@@ -126,7 +136,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {norm(k): tuple(norm(w) for w in v.split(
     "spending": "amount total spend cost",
     "spent": "amount total spend cost",
     "earnings": "earnings revenue income amount",
-    "value": "value amount total",
+    "value": "value amount total price",
     "amount": "amount total value",
     "money": "amount revenue total",
     "cost": "cost price expense",
@@ -201,7 +211,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {norm(k): tuple(norm(w) for w in v.split(
 DEFAULT_SUM_WORDS = frozenset(norm(w) for w in (
     "revenue sales amount total turnover income spend cost quantity qty units count volume "
     "number miles distance precipitation generation wounds disease deaths cases profit margin "
-    "earnings fee value population points goals minutes hours duration budget target"
+    "earnings fee value population points goals minutes hours duration budget target yield production "
+    "output passengers visitors people person seats tickets units items pieces votes downloads views "
+    "clicks sessions students guests attendees calls messages deaths casualties injuries births "
+    "wounds disease sold loans bookings trips rides"
 ).split())
 
 FOLLOW_UP_START = {phrase(w) for w in (
@@ -235,5 +248,12 @@ FILLERS = frozenset(norm(w) for w in (
     "including include includes included both either neither other another such "
     "own having having, via out over under above below be being become became "
     "look looking looked show showing shown see seeing seen chart plot graph visualize "
-    "plotted visualise table breakdown split"
+    "plotted visualise table breakdown split new "
+    # generic verbs linking a subject to what it did (wrote books, carried passengers)
+    "wrote written write writes carried carry carries operated operate operates flew flown fly flies "
+    "borrowed borrow lent lend rented rent issued issue served serve handled handle received receive "
+    "sent send paid pay won win played play visited visit attended attend employed employ hired hire "
+    "managed manage owned own contain contains contained belong belongs belonged produced produce "
+    "generate generates checked check reported involved involve registered enrolled enroll booked book "
+    "delivered deliver transported transport recorded record logged log"
 ).split())

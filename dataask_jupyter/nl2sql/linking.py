@@ -180,9 +180,11 @@ class SchemaIndex:
                 continue
             factor = 0.85 - 0.02 * rank
             for t in self.exact.get(syn, []) + self.partial.get(syn, []):
-                if t.how in ("word of column", "word of table name", "yes/no column", "yes/no column (no)"):
+                if t.how in ("word of table name", "yes/no column", "yes/no column (no)"):
                     continue
                 scale = 1.0 if t.how in ("table name", "column name", "price x quantity") else 0.85
+                if t.how == "word of column":
+                    scale = 0.5
                 out.append(Target(t.kind, t.table, t.column, t.value, t.columns, round(factor * scale, 3),
                                   f"synonym {word}->{syn}"))
         return out
@@ -216,6 +218,23 @@ class SchemaIndex:
             for t in self.values[key]:
                 out.append(Target(t.kind, t.table, t.column, t.value, t.columns, round(0.8 * score / 100, 3),
                                   f"fuzzy value {word}~{key}"))
+        if not out:
+            out += self._demonyms(word)
+        return out
+
+    def _demonyms(self, word: str) -> list[Target]:
+        """``canadian`` -> ``Canada``, ``japanese`` -> ``Japan``: a stored value the word derives from."""
+        out: list[Target] = []
+        for suffix in ("ian", "ean", "an", "ese", "ish", "n", "i"):
+            stem = word[: -len(suffix)] if word.endswith(suffix) else ""
+            if len(stem) < 4:
+                continue
+            for key in self._value_keys:
+                if " " not in key and key.startswith(stem) and len(key) - len(stem) <= 2:
+                    out += [Target(t.kind, t.table, t.column, t.value, score=0.8, how=f"derived word {word}~{key}")
+                            for t in self.values[key]]
+            if out:
+                break
         return out
 
     def value_prefix(self, words: Sequence[str]) -> bool:

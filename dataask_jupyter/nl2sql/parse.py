@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .lexicon import BUCKET_ADJECTIVES, FOLLOW_UP_ADD, FOLLOW_UP_START, ROW_WORDS, phrase
+from .lexicon import BUCKET_ADJECTIVES, FOLLOW_UP_ADD, FOLLOW_UP_START, QUALIFIER_NOUNS, ROW_WORDS, phrase
 from .linking import Mention, SchemaIndex, Target
 from .spans import Span, scan
 from .text import Token, tokenize
@@ -43,10 +43,11 @@ class Dim:
 class Cond:
     """A condition: a stored value, a comparison with numbers, or a count of related rows."""
 
-    kind: str  # "value" | "compare" | "count"
+    kind: str  # "value" | "compare" | "count" | "null"
     mention: Mention | None
     op: str = "="
     numbers: list[float] = field(default_factory=list)
+    prep: str | None = None  # the word before a value ("from JFK", "to LAX")
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Draft:
     follow_up: bool = False
     follow_add: bool = False
     row_count: bool = False
+    asks_list_rows: bool = False
 
     def mentions(self) -> list[Mention]:
         out = [m.mention for m in self.measures if m.mention] + [d.mention for d in self.dims if d.mention]
@@ -135,6 +137,10 @@ def _prev(spans: list[Span], i: int, skip=("filler",)) -> Span | None:
     return None
 
 
+def _prep(tokens: list[Token], m: Mention) -> str | None:
+    return tokens[m.start - 1].low if m.start > 0 else None
+
+
 def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) -> None:
     agg: str | None = None
     distinct = False
@@ -159,6 +165,10 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             continue
         if k == "unknown":
             key = tokens[s.start].key
+            prev = _prev(spans, i)
+            if (tokens[s.start].low in QUALIFIER_NOUNS or key in QUALIFIER_NOUNS) and prev is not None \
+                    and prev.kind == "mention":
+                continue  # "membership type": the noun only qualifies the column before it
             if key in ROW_WORDS and agg == "count":
                 d.row_count = True
                 d.measures.append(Measure("count", None, word=s.text))
@@ -173,6 +183,8 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
         if k == "agg":
             if s.value == "distinct":
                 distinct = True
+            elif agg is not None and agg != "count" and s.value == "count":
+                pass  # "average number of pages": the count words only introduce the noun
             else:
                 agg = s.value
             if group and not d.dims:
@@ -195,6 +207,10 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             d.order = s.value
             continue
         if k == "group":
+            before = tokens[s.start - 1].low if s.start > 0 else ""
+            if s.text.lower() == "by" and i > 0 and spans[i - 1].kind in ("filler", "unknown") \
+                    and before.endswith(("ed", "en", "wn", "ght")):
+                continue  # "flown by Canadian airlines": the agent, not a grouping
             group = True
             continue
         if k == "bucket":
@@ -284,7 +300,7 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
                 group = False
                 continue
             if m.is_value:
-                d.conds.append(Cond("value", m, "!=" if neg else "="))
+                d.conds.append(Cond("value", m, "!=" if neg else "=", prep=_prep(tokens, m)))
                 neg = False
                 continue
             d.dims.append(Dim(m))
@@ -299,7 +315,7 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
                 d.subject = d.subject or m  # "average order amount": order qualifies amount
                 continue
             if m.is_value and a == "count":
-                d.conds.append(Cond("value", m, "!=" if neg else "="))
+                d.conds.append(Cond("value", m, "!=" if neg else "=", prep=_prep(tokens, m)))
                 neg = False
                 continue
             d.measures.append(Measure(a, m, word=m.text))
@@ -310,7 +326,11 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             d.measures.append(Measure(None, m, word=m.text, from_superlative=True))
             continue
         if m.is_value:
-            d.conds.append(Cond("value", m, "!=" if neg else "="))
+            d.conds.append(Cond("value", m, "!=" if neg else "=", prep=_prep(tokens, m)))
+            neg = False
+            continue
+        if neg and not m.is_table:  # "never returned": no value in that column
+            d.conds.append(Cond("null", m, "is_null"))
             neg = False
             continue
         if which_at == -1 or rank_next:
@@ -348,6 +368,11 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
                 d.others.remove(m)
                 break
     if d.order_hint and not d.measures:
+        named = [m for m in d.others if not m.ranked and _numeric_column(m, index)]
+        if named:  # "longest flight distance": the quantity is named, so it is MAX(distance)
+            d.others.remove(named[0])
+            d.measures.append(Measure(None, named[0], word=named[0].text, from_superlative=True))
+    if d.order_hint and not d.measures:
         hinted = _hint_mention(d, index)
         if hinted is not None:
             d.measures.append(Measure(None, hinted, word=hinted.text, from_superlative=True))
@@ -356,6 +381,8 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
                 d.subject.ranked = True
                 d.others.insert(0, d.subject)
                 d.subject = None
+    if not d.measures and d.subject is not None and (d.dims or d.compare) and not d.asks_list_rows:
+        d.measures.append(Measure("count", None, word=d.subject.text))  # "orders per month": count them
     ranked = [m for m in d.others if m.ranked]
     if ranked and d.measures:
         m = ranked[0]

@@ -38,6 +38,8 @@ def as_arrow(obj: Any) -> tuple[pa.Table, bool]:
     table = getattr(obj, "table", obj)
     if isinstance(table, pa.Table):
         return table, truncated
+    if isinstance(table, pa.RecordBatchReader):
+        return table.read_all(), truncated
     if hasattr(table, "to_arrow"):
         return table.to_arrow(), truncated
     if hasattr(table, "columns") and hasattr(table, "to_dict"):
@@ -185,8 +187,17 @@ class Asker:
             t = time.perf_counter()
             try:
                 gen = eng.generate(request)
-            finally:
+            except GenerationFailed as exc:  # a reply without SQL: ask again; an unreachable model: stop
                 stages["generate"] += time.perf_counter() - t
+                log.append({"sql": None, "error": str(exc)})
+                if getattr(exc, "code", "") != "bad_reply" or attempt == max_attempts:
+                    if attempt > 1:
+                        raise GenerationFailed(f"No valid SQL after {attempt} attempt(s); last error: {exc}",
+                                               attempts=log) from exc
+                    raise
+                request.feedback = list(log)
+                continue
+            stages["generate"] += time.perf_counter() - t
             try:
                 t = time.perf_counter()
                 try:

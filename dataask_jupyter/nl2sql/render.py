@@ -99,6 +99,8 @@ class _Writer:
         if f.op == "between":
             lo, hi = sorted(f.values[:2])
             return f"{c} BETWEEN {literal(lo)} AND {literal(hi)}"
+        if f.op == "is_null":
+            return f"{c} IS NULL"
         if f.op == "month_of_year":
             return f"{bucket_sql('month_of_year', c, self.dialect)} = {int(f.values[0])}"
         value = f.values[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .errors import NeedsClarification, NotUnderstood
-from .lexicon import DEFAULT_SUM_WORDS
+from .lexicon import DEFAULT_SUM_WORDS, PREPOSITION_HINTS
 from .linking import Mention, SchemaIndex, Target
 from .parse import Draft
 from .plan import ColRef, CountFilter, DimSpec, FilterSpec, MeasureSpec, Period, QuerySpec, Reach, reach
@@ -32,8 +32,9 @@ class _Ctx:
         self.notes: list[str] = []
 
     def pick(self, m: Mention, kinds=("table", "column", "value", "product"), *, strict=True,
-             role: str = "") -> Target | None:
-        scored = sorted(((_role_score(self.catalog, self.reach, t, role), t) for t in m.targets if t.kind in kinds),
+             role: str = "", bonus=None) -> Target | None:
+        scored = sorted(((_role_score(self.catalog, self.reach, t, role) * (bonus(t) if bonus else 1.0), t)
+                         for t in m.targets if t.kind in kinds),
                         key=lambda st: (-st[0], st[1].label))
         scored = [(s, t) for s, t in scored if s > 0]
         if not scored:
@@ -161,7 +162,14 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
         t = None
         if m.agg == "count":  # "how many sales": the rows of a table before a column
             t = ctx.pick(m.mention, ("table",), role="measure")
-        t = t or ctx.pick(m.mention, ("column", "product", "table"), role="measure")
+        agg_word = {"max": ("max", "maximum", "high", "highest"), "min": ("min", "minimum", "low", "lowest"),
+                    "avg": ("avg", "average", "mean"), "sum": ("total", "sum")}.get(m.agg or "", ())
+
+        def bonus(t: Target) -> float:  # "maximum temperature" -> temp_max over temp_min
+            return 1.1 if t.column and agg_word and set(ctx.table(t.table).columns[t.column].words) & set(agg_word) \
+                else 1.0
+
+        t = t or ctx.pick(m.mention, ("column", "product", "table"), role="measure", bonus=bonus)
         if t is None:
             raise NotUnderstood(f"'{m.mention.text}' cannot be measured here.", unmapped_words=[m.mention.text])
         agg = m.agg
@@ -249,8 +257,20 @@ def _dims(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
 def _conds(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
     grouped: dict[tuple, FilterSpec] = {}
     for c in d.conds:
+        if c.kind == "null":
+            t = ctx.pick(c.mention, ("column",))
+            if t is None:
+                raise NotUnderstood(f"'{c.mention.text}' does not relate to {'.'.join(ctx.base)}.",
+                                    unmapped_words=[c.mention.text])
+            spec.filters.append(FilterSpec(ColRef(t.table, t.column), "is_null", []))
+            continue
         if c.kind == "value":
-            t = ctx.pick(c.mention, ("value",))
+            hint = PREPOSITION_HINTS.get(c.prep or "", frozenset())
+
+            def prefer(t: Target, hint=hint) -> float:  # "from JFK" -> origin, "to LAX" -> destination
+                return 1.05 if hint and set(ctx.table(t.table).columns[t.column].words) & hint else 1.0
+
+            t = ctx.pick(c.mention, ("value",), bonus=prefer)
             if t is None:
                 raise NotUnderstood(f"'{c.mention.text}' does not relate to {'.'.join(ctx.base)}.",
                                     unmapped_words=[c.mention.text])
@@ -301,9 +321,12 @@ def _default_numeric(d: Draft, ctx: _Ctx, spec: QuerySpec) -> ColRef:
 
 
 def _time_column(d: Draft, ctx: _Ctx) -> ColRef | None:
-    for m in list(d.others):  # "signed up in 2024" -> signup_date
+    for m in list(d.others):  # "signed up in 2024" -> signup_date, "published in 2010" -> published_year
         t = ctx.pick(m, ("column",), strict=False)
-        if t is not None and ctx.table(t.table).columns[t.column].temporal:
+        if t is None:
+            continue
+        col = ctx.table(t.table).columns[t.column]
+        if col.temporal or (col.kind == "number" and col.words[-1:] == ("year",)):
             d.others.remove(m)
             return ColRef(t.table, t.column)
     best = None
@@ -419,11 +442,13 @@ def _ordering(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
             raise NotUnderstood(f"No column of {'.'.join(ctx.base)} fits '{' '.join(d.order_hint)}'.",
                                 unmapped_words=[d.order_hint[0]])
     explicit = []
+    used = {f.col for f in spec.filters} | {p.col for p in spec.periods}
     for m in list(d.others):
         t = ctx.pick(m, ("column",), strict=False)
         if t is not None and m.best.kind == "column":
-            explicit.append(ColRef(t.table, t.column))
             d.others.remove(m)
+            if ColRef(t.table, t.column) not in used:
+                explicit.append(ColRef(t.table, t.column))
     info = ctx.table(ctx.base)
     if order_col is not None:
         spec.order_col = order_col

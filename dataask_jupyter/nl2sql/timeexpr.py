@@ -25,7 +25,7 @@ _OPEN = {"since": "since", "after": "after", "before": "before", "until": "until
          "through": "until", "prior": "before", "from": "since", "starting": "since"}
 _RELATIVE = {"last", "past", "previous", "recent", "preceding"}
 _COMPARATOR_WORDS = {"over", "above", "than", "under", "below", "least", "most", "exceeding", "top",
-                     "bottom", "exactly", "equal", "equals", ">", "<", ">=", "<=", "=", "to"}
+                     "bottom", "exactly", "equal", "equals", ">", "<", ">=", "<=", "="}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .database import create_store_engine, migrate
 from .records import AuditRecord, ConnectionRecord, EventRecord, UsageTotals, WorkspaceRecord
 from .repository import DEFAULT_WORKSPACE, LocalRepository, Repository
+from .workspace_repository import SQLWorkspaceRepository, WorkspaceRepository  # noqa: F401
 
 __all__ = [
     "DEFAULT_WORKSPACE", "AuditRecord", "ConnectionRecord", "EventRecord", "LocalRepository", "Repository",

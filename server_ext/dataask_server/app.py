@@ -1,27 +1,74 @@
-"""Wire the DataAsk core into a running Jupyter Server."""
+"""Wire the DataAsk core into a running Jupyter Server.
+
+``ROUTES`` is the one route table: the server registers it, the OpenAPI document is
+generated from it, and the authorization-matrix test walks it. Path parameters are
+named groups without nested parentheses (the OpenAPI generator relies on that).
+"""
 
 from __future__ import annotations
 
 from jupyter_server.utils import url_path_join
 
 from dataask_jupyter.core import DataAsk
+from dataask_jupyter.dashboards import DashboardsAPI
 
+from . import dashboards as d
+from . import misc
+from . import widgets as w
+from . import workspaces as ws
 from .connections import ConnectionHandler, ConnectionsHandler, ConnectionTestHandler
+from .events import EventsHandler
+from .identity import OwnerPolicy
 
+API = "/dataask/api"
 NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]{0,62})"
+ID = r"\d{1,15}"
+WS = rf"{API}/workspaces/(?P<ws>{ID})"
+DASH = rf"{API}/dashboards/(?P<dashboard>{ID})"
+MEMBER = r"(?P<kind>user|group)/(?P<member>[^/]{1,200})"
 ROUTES = [
-    (r"/dataask/api/connections", ConnectionsHandler),
-    (rf"/dataask/api/connections/{NAME}", ConnectionHandler),
-    (rf"/dataask/api/connections/{NAME}/test", ConnectionTestHandler),
+    (f"{API}/connections", ConnectionsHandler),
+    (rf"{API}/connections/{NAME}", ConnectionHandler),
+    (rf"{API}/connections/{NAME}/test", ConnectionTestHandler),
+    (f"{API}/workspaces", ws.WorkspacesHandler),
+    (WS, ws.WorkspaceHandler),
+    (f"{WS}/members", ws.MembersHandler),
+    (f"{WS}/members/{MEMBER}", ws.MemberHandler),
+    (f"{WS}/folders", ws.FoldersHandler),
+    (rf"{WS}/folders/(?P<folder>{ID})", ws.FolderHandler),
+    (f"{WS}/dashboards", d.DashboardsHandler),
+    (f"{WS}/datasets", ws.DatasetsHandler),
+    (f"{WS}/audit", ws.AuditHandler),
+    (DASH, d.DashboardHandler),
+    (f"{DASH}/clone", d.CloneHandler),
+    (f"{DASH}/versions", d.VersionsHandler),
+    (rf"{DASH}/versions/(?P<number>{ID})", d.VersionHandler),
+    (rf"{DASH}/versions/(?P<number>{ID})/restore", d.RestoreHandler),
+    (f"{DASH}/diff", d.DiffHandler),
+    (f"{DASH}/permissions", d.PermissionsHandler),
+    (f"{DASH}/permissions/{MEMBER}", d.PermissionHandler),
+    (f"{DASH}/widgets", w.WidgetsHandler),
+    (rf"{DASH}/widgets/(?P<widget>[A-Za-z0-9_-]{{1,40}})", w.WidgetHandler),
+    (rf"{DASH}/widgets/(?P<widget>[A-Za-z0-9_-]{{1,40}})/run", w.WidgetRunHandler),
+    (rf"{API}/datasets/(?P<dataset>{ID})", ws.DatasetHandler),
+    (f"{API}/recents", misc.RecentsHandler),
+    (f"{API}/search", misc.SearchHandler),
+    (f"{API}/templates", misc.TemplatesHandler),
+    (f"{API}/openapi.json", misc.OpenAPIHandler),
 ]
+WEBSOCKETS = [(f"{API}/events", EventsHandler)]
 
 
 def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
-    """Register the routes; one :class:`DataAsk` per server process."""
+    """Register the routes; one :class:`DataAsk` and one :class:`DashboardsAPI` per server process."""
     dataask = dataask or DataAsk()
+    api = DashboardsAPI.from_dataask(dataask)
+    policy = OwnerPolicy.from_server(serverapp, dataask.settings)
     base = serverapp.web_app.settings["base_url"]
+    kwargs = {"dataask": dataask, "api": api, "owner_policy": policy}
     serverapp.web_app.add_handlers(
-        ".*$", [(url_path_join(base, pattern), handler, {"dataask": dataask}) for pattern, handler in ROUTES]
+        ".*$", [(url_path_join(base, pattern), handler, kwargs) for pattern, handler in ROUTES + WEBSOCKETS]
     )
+    serverapp.web_app.settings["dataask_api"] = api
     serverapp.log.info("DataAsk API at %s", url_path_join(base, "dataask/api/"))
     return dataask

@@ -11,16 +11,25 @@ from __future__ import annotations
 import json
 
 from jupyter_server.base.handlers import APIHandler
+from pydantic import ValidationError
 from tornado import web
 
+from dataask_jupyter.dashboards import Principal, Scope
+from dataask_jupyter.dashboards.models import validation_message
 from dataask_jupyter.errors import DataAskError, TooLarge, UsageError
+from dataask_jupyter.store import DEFAULT_WORKSPACE
 
 DEFAULT_BODY_LIMIT = 1 << 20  # 1 MiB
+DASHBOARD_BODY_LIMIT = 10 << 20  # 10 MiB
 MAX_JSON_DEPTH = 64
 
 
 def _depth(value, limit: int) -> int:
-    """Depth of nested JSON containers, iteratively (no recursion on hostile input)."""
+    """Depth of nested JSON containers, iteratively (no recursion on hostile input).
+
+    Also refuses NUL characters in any key or string (PostgreSQL cannot store them, and
+    no name or query needs one): :class:`UsageError`.
+    """
     stack, deepest = [(value, 1)], 0
     while stack:
         node, d = stack.pop()
@@ -28,7 +37,11 @@ def _depth(value, limit: int) -> int:
             deepest = max(deepest, d)
             if deepest > limit:
                 return deepest
+            if isinstance(node, dict):
+                stack.extend((k, d + 1) for k in node)
             stack.extend((child, d + 1) for child in (node.values() if isinstance(node, dict) else node))
+        elif isinstance(node, str) and "\x00" in node:
+            raise UsageError("The request body contains a NUL character.")
     return deepest
 
 
@@ -37,8 +50,10 @@ class DataAskHandler(APIHandler):
 
     body_limit = DEFAULT_BODY_LIMIT
 
-    def initialize(self, dataask) -> None:
+    def initialize(self, dataask, api=None, owner_policy=None) -> None:
         self.dataask = dataask
+        self.api = api
+        self.owner_policy = owner_policy
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -47,15 +62,33 @@ class DataAskHandler(APIHandler):
         self.set_header("Cache-Control", "no-store")
 
     @property
-    def actor(self) -> str:
-        user = self.current_user
-        return getattr(user, "username", None) or str(user)
+    def principal(self) -> Principal:
+        """The caller as a DataAsk principal (``current_user``; see :mod:`.identity`)."""
+        if self.owner_policy is None:
+            user = self.current_user
+            return Principal(getattr(user, "username", None) or str(user))
+        return self.owner_policy.principal(self.current_user)
 
-    def json_body(self) -> dict:
+    @property
+    def actor(self) -> str:
+        """Who audit records name: ``current_user`` (the Hub user under JupyterHub)."""
+        return self.principal.name
+
+    def _endpoint_key(self, spec, path: dict, raw_body: dict | None):
+        """The id or name the route's role check is about (see :mod:`.endpoint`)."""
+        if spec.scope is Scope.workspace_name:
+            name = self.get_query_argument("workspace", None)
+            if name is None and raw_body is not None and isinstance(raw_body.get("workspace"), str):
+                name = raw_body["workspace"]
+            return name or DEFAULT_WORKSPACE
+        return path.get(spec.key) if spec.key else None
+
+    def json_body(self, limit: int | None = None) -> dict:
         """Parse the body as a JSON object; never logs the body."""
+        limit = limit or self.body_limit
         raw = self.request.body or b""
-        if len(raw) > self.body_limit:
-            raise TooLarge(f"The request body is larger than {self.body_limit // 1024} KiB.")
+        if len(raw) > limit:
+            raise TooLarge(f"The request body is larger than {limit // 1024} KiB.")
         try:
             data = json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError):
@@ -86,6 +119,8 @@ class DataAskHandler(APIHandler):
         self.finish(json.dumps({"error": body}))
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, ValidationError):  # a model built from input inside a core call: still bad input
+            e = UsageError(validation_message(e))
         if isinstance(e, DataAskError):
             if self._finished:
                 return

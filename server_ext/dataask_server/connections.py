@@ -1,67 +1,79 @@
-"""Connection routes: list with health, add (test before save), test, remove."""
+"""Connection routes: list with health, add (test before save), test, remove.
+
+The workspace is ``?workspace=<name>`` (default ``default``; ``POST`` also accepts it in
+the body). Reading needs viewer, testing editor, adding and removing admin. Bodies that
+may hold a password are parsed without ever logging them (SECURITY 7).
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from jupyter_server.auth.decorator import authorized
+from pydantic import Field
 from tornado import web
 
+from dataask_jupyter.dashboards import Role, Scope
+from dataask_jupyter.dashboards.models import Empty, Input
 from dataask_jupyter.errors import UsageError
 
-from .base import DataAskHandler
+from .endpoint import endpoint
+from .workspaces import Handler
 
-AUTH_RESOURCE = "dataask"
+
+class ConnectionIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=63)]
+    url: Annotated[str, Field(min_length=1, max_length=8192)]
+    password: Annotated[str, Field(max_length=4096)] | None = None
+    workspace: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    replace: bool = False
 
 
-class ConnectionsHandler(DataAskHandler):
-    auth_resource = AUTH_RESOURCE
+class WorkspaceArg(Input):
+    workspace: Annotated[str, Field(min_length=1, max_length=200)] = "default"
+
+
+WS_NAME = dict(query=WorkspaceArg)
+
+
+class ConnectionsHandler(Handler):
+    @web.authenticated
+    @authorized
+    @endpoint(Scope.workspace_name, Role.viewer, **WS_NAME, summary="Connections of a workspace, with health")
+    def get(self, grant, query):
+        name = grant.workspace.name
+        return {"workspace": name, "connections": self.dataask.list_connections(name).to_dict()}
 
     @web.authenticated
     @authorized
-    def get(self) -> None:
-        workspace = self.get_query_argument("workspace", "default")
-        self.send_json({"workspace": workspace, "connections": self.dataask.list_connections(workspace).to_dict()})
+    @endpoint(Scope.workspace_name, Role.admin, body=ConnectionIn, status=201, key_in_body=True,
+              summary="Add a connection; it is tested first and saved only if it works")
+    def post(self, grant, body):
+        if body.workspace is not None and body.workspace != grant.workspace.name:
+            raise UsageError("Name the workspace once: in ?workspace= or in the body, not both differently.")
+        info = self.dataask.connections.add(body.name, body.url, workspace=grant.workspace.name,
+                                            password=body.password, replace=body.replace, actor=grant.actor)
+        return info.to_dict()
+
+
+class ConnectionHandler(Handler):
+    @web.authenticated
+    @authorized
+    @endpoint(Scope.workspace_name, Role.viewer, **WS_NAME, summary="One connection (password masked)")
+    def get(self, grant, name, query):
+        return self.dataask.connections.info(name, grant.workspace.name).to_dict()
 
     @web.authenticated
     @authorized
-    def post(self) -> None:
-        body = self.json_body()
-        name, url = body.get("name"), body.get("url")
-        if not isinstance(name, str) or not isinstance(url, str):
-            raise UsageError('Send {"name": "...", "url": "...", "password": "..."} (password optional).')
-        password = body.get("password")
-        if password is not None and not isinstance(password, str):
-            raise UsageError("The password must be a string.")
-        info = self.dataask.connections.add(
-            name, url, workspace=body.get("workspace", "default"), password=password,
-            replace=bool(body.get("replace", False)),
-        )
-        self.send_json(info.to_dict(), status=201)
+    @endpoint(Scope.workspace_name, Role.admin, **WS_NAME, status=204, summary="Remove a connection")
+    def delete(self, grant, name, query):
+        self.dataask.connections.remove(name, grant.workspace.name, actor=grant.actor)
 
 
-class ConnectionHandler(DataAskHandler):
-    auth_resource = AUTH_RESOURCE
-
+class ConnectionTestHandler(Handler):
     @web.authenticated
     @authorized
-    def get(self, name: str) -> None:
-        workspace = self.get_query_argument("workspace", "default")
-        self.send_json(self.dataask.connections.info(name, workspace).to_dict())
-
-    @web.authenticated
-    @authorized
-    def delete(self, name: str) -> None:
-        workspace = self.get_query_argument("workspace", "default")
-        self.dataask.connections.remove(name, workspace)
-        self.set_status(204)
-        self.finish()
-
-
-class ConnectionTestHandler(DataAskHandler):
-    auth_resource = AUTH_RESOURCE
-
-    @web.authenticated
-    @authorized
-    def post(self, name: str) -> None:
-        workspace = self.get_query_argument("workspace", "default")
-        result = self.dataask.connections.test(name, workspace)
-        self.send_json({"name": name, **result.to_dict()})
+    @endpoint(Scope.workspace_name, Role.editor, **WS_NAME, body=Empty, summary="Ping a connection now")
+    def post(self, grant, name, query, body):
+        result = self.dataask.connections.test(name, grant.workspace.name)
+        return {"name": name, **result.to_dict()}
