@@ -58,3 +58,8 @@ def load_ipython_extension(ipython) -> None:
 
 def _jupyter_server_extension_points():
     return [{"module": "dataask_server"}]
+
+
+def _jupyter_labextension_paths():
+    """The prebuilt JupyterLab extension (built from ``labextension/`` into ``labextension``)."""
+    return [{"src": "labextension", "dest": "dataask-jupyter"}]

@@ -41,8 +41,8 @@ def make_app(home: Path, **overrides) -> DataAsk:
     return DataAsk(make_settings(home, **overrides))
 
 
-@pytest.fixture
-def app(tmp_path):
+@pytest.fixture(name="app")
+def app_fixture(tmp_path):
     """A DataAsk over a fresh SQLite store (personal mode, generated key file)."""
     with make_app(tmp_path / "home") as a:
         yield a

@@ -13,6 +13,7 @@ Import what a test module needs: ``from tests.server_fixtures import *``.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -159,7 +160,7 @@ async def build_world(as_user, *, with_connection: bool = False, sqlite_path=Non
     """A workspace owned by alice with ed (editor), vic (viewer) and group analysts (viewer);
     one folder, one dashboard with a text widget, one dataset. mallory is no member."""
     alice = as_user("alice")
-    ws = await alice.ok("POST", "workspaces", {"name": f"W{id(object())}"}, expect=201)
+    ws = await alice.ok("POST", "workspaces", {"name": f"W-{uuid.uuid4().hex[:10]}"}, expect=201)
     base = f"workspaces/{ws['id']}"
     for name, role in (("ed", "editor"), ("vic", "viewer")):
         await alice.ok("POST", f"{base}/members", {"name": name, "role": role}, expect=201)

@@ -120,6 +120,17 @@ def test_connection_lifecycle(home, lite, capsys):
     assert stored(home) == []
 
 
+def test_connection_test_failure_exits_1(home, tmp_path, capsys):
+    lite = sqlite_file(tmp_path / "soon_gone.sqlite")
+    main(capsys, "connection", "add", "gone", f"sqlite:///{lite}")
+    lite.unlink()
+    code, out, err = main(capsys, "connection", "test", "gone")
+    assert code == 1 and out == "" and "'gone' failed:" in err and "does not exist" in err
+    code, out, err = main(capsys, "connection", "test", "gone", "--json")
+    result = one_json(out)
+    assert code == 1 and result["ok"] is False and "does not exist" in result["message"]
+
+
 def test_sql_json_and_limit(home, lite, capsys):
     main(capsys, "connection", "add", "shop", f"sqlite:///{lite}")
     code, out, err = main(capsys, "sql", "shop", "SELECT id, name FROM items ORDER BY id", "--json", "--limit", "2")

@@ -10,7 +10,13 @@ import pytest
 
 from dataask_jupyter.errors import PolicyViolation, QueryCancelled, QueryTimeout, SourceError
 from tests.foundation_fixtures import (
-    app, duckdb_file, make_app, my_connect, new_key, pg_connect, sqlite_file, with_credentials,  # noqa: F401
+    app_fixture,  # noqa: F401
+    duckdb_file,
+    make_app,
+    my_connect,
+    new_key,
+    pg_connect,
+    sqlite_file,
 )
 
 pytestmark = pytest.mark.integration

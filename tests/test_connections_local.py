@@ -16,9 +16,22 @@ from dataask_jupyter.connections.registry import CONNECTORS
 from dataask_jupyter.connections.snowflake import SnowflakeConnector
 from dataask_jupyter.connections.url import parse_connection_url
 from dataask_jupyter.errors import (
-    ConnectionNotFound, PolicyViolation, QueryCancelled, QueryTimeout, SourceError, UnsafeSQL, UsageError,
+    ConnectionNotFound,
+    PolicyViolation,
+    QueryCancelled,
+    QueryTimeout,
+    SourceError,
+    UnsafeSQL,
+    UsageError,
 )
-from tests.foundation_fixtures import app, duckdb_file, make_app, make_settings, sqlite_count, sqlite_file  # noqa: F401
+from tests.foundation_fixtures import (  # noqa: F401
+    app_fixture,
+    duckdb_file,
+    make_app,
+    make_settings,
+    sqlite_count,
+    sqlite_file,
+)
 
 SLOW_SQLITE = ("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) "
                "SELECT count(*) FROM r")

@@ -7,12 +7,9 @@ End-to-end credential cases against PostgreSQL (canary grep, CLI rotation, kill 
 from __future__ import annotations
 
 import base64
+import multiprocessing
 import os
 import stat
-import subprocess
-import sys
-import textwrap
-import time
 
 import pytest
 from cryptography.fernet import Fernet
@@ -22,7 +19,7 @@ from dataask_jupyter.crypto import CredentialCipher, load_keys, validate_key, wr
 from dataask_jupyter.errors import ConfigError, CredentialError
 from dataask_jupyter.keys import rotate_keys
 from dataask_jupyter.store import DEFAULT_WORKSPACE, open_store
-from tests.foundation_fixtures import REPO, make_settings, new_key
+from tests.foundation_fixtures import make_settings, new_key
 
 WEAK_KEYS = {
     "zeros": base64.urlsafe_b64encode(b"\x00" * 32).decode(),
@@ -121,31 +118,31 @@ def test_load_keys_without_create(tmp_path):
         load_keys(make_settings(tmp_path), create=False)
 
 
+def _first_start(home, gate, results):
+    gate.wait(60)
+    try:
+        results.put(load_keys(Settings(home=home))[0])
+    except BaseException as exc:  # noqa: BLE001
+        results.put(repr(exc))
+
+
 def test_concurrent_first_start_agrees_on_one_key(tmp_path):
-    """Server extension and kernels start together: they must not each write their own key."""
-    home, gate = tmp_path / "home", tmp_path / "go"
-    code = textwrap.dedent(
-        f"""
-        import os, sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from pathlib import Path
-        from dataask_jupyter.config import Settings
-        from dataask_jupyter.crypto import load_keys
-        Path({str(tmp_path)!r}, f"ready.{{os.getpid()}}").touch()
-        while not os.path.exists({str(gate)!r}):
-            time.sleep(0.002)
-        print(load_keys(Settings(home=Path({str(home)!r})))[0])
-        """
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(3)]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready.*"))) < len(procs) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    gate.touch()
-    outs = [p.communicate(timeout=60)[0].strip() for p in procs]
-    assert all(p.returncode == 0 for p in procs)
-    assert len(set(outs)) == 1, "processes disagree on the key"
-    assert (home / "secret.key").read_text().split() == [outs[0]]
+    """Server extension and kernels start together: they must not each write their own key
+    (the last writer would replace a key another process already encrypted with)."""
+    ctx = multiprocessing.get_context("fork")  # already imported: they really start together
+    for attempt in range(3):
+        home = tmp_path / f"home{attempt}"
+        gate, results = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_first_start, args=(home, gate, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        gate.set()
+        keys = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert len(set(keys)) == 1, f"processes disagree on the key: {keys}"
+        assert (home / "secret.key").read_text().split() == [keys[0]]
+        assert stat.S_IMODE((home / "secret.key").stat().st_mode) == 0o600
 
 
 # -- cipher -------------------------------------------------------------------------------------

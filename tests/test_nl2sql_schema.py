@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.test_nl2sql_support import demo_setup
 
 from dataask_jupyter.nl2sql.linking import SchemaIndex
 from dataask_jupyter.nl2sql.retrieval import retrieve
 from dataask_jupyter.nl2sql.schema import ColumnInfo, SchemaCatalog, TableInfo, column_kind
+from tests.test_nl2sql_support import demo_setup
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 __all__ = ["build_other_schemas", "local_federation"]
 
@@ -77,25 +78,27 @@ def build_other_schemas(root: Path, seed: int = 11) -> dict[str, str]:
                 loaned_at TIMESTAMP, returned_on DATE, late_fee DOUBLE);
         """)
         con.execute("COMMENT ON COLUMN loans.late_fee IS 'Fee charged when the book came back late, in EUR'")
-        for i in range(1, 41):
-            con.execute("INSERT INTO authors VALUES (?, ?, ?, ?)",
-                        [i, f"Author {i:02d}", countries[int(rng.integers(5))], int(rng.integers(1930, 1995))])
-        for i in range(1, 201):
-            con.execute("INSERT INTO books VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [i, f"Book {i:03d}", int(rng.integers(1, 41)), genres[int(rng.integers(5))],
-                         int(rng.integers(1960, 2024)), int(rng.integers(90, 900)), round(float(rng.uniform(5, 60)), 2)])
+        authors = [(i, f"Author {i:02d}", countries[int(rng.integers(5))], int(rng.integers(1930, 1995)))
+                   for i in range(1, 41)]
+        books = [(i, f"Book {i:03d}", int(rng.integers(1, 41)), genres[int(rng.integers(5))],
+                  int(rng.integers(1960, 2024)), int(rng.integers(90, 900)), round(float(rng.uniform(5, 60)), 2))
+                 for i in range(1, 201)]
         start = dt.date(2021, 1, 1)
-        for i in range(1, 151):
-            con.execute("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
-                        [i, f"Member {i:03d}", cities[int(rng.integers(4))],
-                         start + dt.timedelta(days=int(rng.integers(0, 1400))), plans[int(rng.integers(3))]])
+        members = [(i, f"Member {i:03d}", cities[int(rng.integers(4))],
+                    start + dt.timedelta(days=int(rng.integers(0, 1400))), plans[int(rng.integers(3))])
+                   for i in range(1, 151)]
         t0 = dt.datetime(2022, 1, 1, 9)
+        loans = []
         for i in range(1, 2001):
             out = t0 + dt.timedelta(hours=int(rng.integers(0, 24 * 900)))
             back = (out + dt.timedelta(days=int(rng.integers(3, 40)))).date() if rng.random() > 0.08 else None
             fee = round(max(0.0, ((back - out.date()).days - 21) * 0.5), 2) if back else 0.0
-            con.execute("INSERT INTO loans VALUES (?, ?, ?, ?, ?, ?)",
-                        [i, int(rng.integers(1, 201)), int(rng.integers(1, 151)), out, back, fee])
+            loans.append((i, int(rng.integers(1, 201)), int(rng.integers(1, 151)), out, back, fee))
+        for table, rows in (("authors", authors), ("books", books), ("members", members), ("loans", loans)):
+            data = pa.table({f"c{i}": list(col) for i, col in enumerate(zip(*rows, strict=True))})
+            con.register("incoming", data)
+            con.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+            con.unregister("incoming")
         con.execute("CHECKPOINT")
     transit = root / "transit.sqlite"
     if transit.exists():

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import multiprocessing
 import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -28,8 +28,17 @@ from dataask_jupyter.crypto import CredentialCipher, load_keys
 from dataask_jupyter.errors import ConfigError, CredentialError, SourceError, UsageError
 from dataask_jupyter.store import open_store
 from tests.foundation_fixtures import (
-    REPO, dataask_env, files_containing, make_app, new_key, one_json, pg_connect, pg_parts, run_cli, sqlite_file,
-    with_credentials, without_password,
+    dataask_env,
+    files_containing,
+    make_app,
+    new_key,
+    one_json,
+    pg_connect,
+    pg_parts,
+    run_cli,
+    sqlite_file,
+    with_credentials,
+    without_password,
 )
 
 pytestmark = pytest.mark.integration
@@ -267,6 +276,7 @@ def test_sec_04_flipped_byte_only_breaks_that_connection(home, db, roles, pg_log
         assert app.connections.test("victim").ok is False
         health = {c.name: c.health for c in app.list_connections()}
         assert health["victim"].status == "down" and "cannot be decrypted" in health["victim"].last_error
+        assert health["victim"].error_count == 2  # one per failed call (query, test), not two each
         assert health["other"].status == "active"
         with pytest.raises(CredentialError):
             app.connections.tables("victim")
@@ -328,11 +338,8 @@ def test_sec_05_cli_rotation_rerun_and_use(home, db, roles):
     assert one_json(res.stdout) == {"changed": 10, "key_source": "environment"}
     res = run_cli(home, "rotate-key", "--json", env=env)
     assert one_json(res.stdout)["changed"] == 0
-    # the old key can go now
-    res = run_cli(home, "sql", "pg", "SELECT count(*) AS n FROM items", "--json",
-                  env=dataask_env(home, DATAASK_SECRET_KEY=new))
-    assert res.returncode == 0, res.stderr
-    assert one_json(res.stdout)["rows"] == [[3]]
+    with make_app(home, secret_keys=(new,)) as app:  # the old key can go now
+        assert app.sql("pg", "SELECT count(*) AS n FROM items").to_dict()["rows"] == [[3]]
 
 
 def test_sec_05_cli_rotation_with_corrupt_row_commits_nothing(home):
@@ -350,12 +357,12 @@ def test_sec_05_cli_rotation_with_corrupt_row_commits_nothing(home):
     assert _all_tokens(home) == before
 
 
-def _wait_for_write_lock(db_path: Path, proc: subprocess.Popen, timeout: float = 60) -> bool:
+def _wait_for_write_lock(db_path: Path, proc, timeout: float = 60) -> bool:
     """Poll until another process holds the store's write lock (the rotation's transaction)."""
     con = sqlite3.connect(db_path, timeout=0, isolation_level=None)
     deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and proc.is_alive():
             try:
                 con.execute("BEGIN IMMEDIATE")
                 con.execute("ROLLBACK")
@@ -369,26 +376,44 @@ def _wait_for_write_lock(db_path: Path, proc: subprocess.Popen, timeout: float =
         con.close()
 
 
+def _rotate_in_child(home: Path, env: dict[str, str]) -> multiprocessing.Process:
+    """`dataask rotate-key` in a forked process (the real command, minus interpreter start-up)."""
+
+    def child():
+        os.environ.update(env)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        from dataask_jupyter import cli
+
+        os._exit(cli.main(["rotate-key", "--json"]))
+
+    proc = multiprocessing.get_context("fork").Process(target=child)
+    proc.start()
+    return proc
+
+
+def _kill(proc: multiprocessing.Process) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.join(30)
+
+
 @pytest.mark.slow
 def test_sec_05_kill_9_during_env_rotation(home):
     old, new = new_key(), new_key()
     n = 2000
     _seed_tokens(f"sqlite:///{home / 'dataask.db'}", CredentialCipher([old]), n, "postgresql://u@127.0.0.1/x")
-    env = dataask_env(home, DATAASK_SECRET_KEY=f"{new};{old}")
-    proc = subprocess.Popen([sys.executable, "-m", "dataask_jupyter.cli", "rotate-key", "--json"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
+    env = {"DATAASK_HOME": str(home), "DATAASK_SECRET_KEY": f"{new};{old}"}
+    proc = _rotate_in_child(home, env)
     in_transaction = _wait_for_write_lock(home / "dataask.db", proc)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the rotation finished before it could be killed"
-    assert in_transaction
+    _kill(proc)
+    assert proc.exitcode == -signal.SIGKILL, "the rotation finished before it could be killed"
+    assert in_transaction  # killed while it held the store's write lock: inside the one transaction
     tokens = _all_tokens(home)
     both, only_new = CredentialCipher([new, old]), CredentialCipher([new])
     assert len(tokens) == n
     assert all(both.decrypt(t) == f"pw-{int(name[1:])}" for name, t in tokens.items())
     state = {only_new.is_current(t) for t in tokens.values()}
     assert state in ({True}, {False})  # all-old or all-new, never a mix
-    res = run_cli(home, "rotate-key", "--json", env=env)
+    res = run_cli(home, "rotate-key", "--json", env=dataask_env(home, DATAASK_SECRET_KEY=f"{new};{old}"))
     assert res.returncode == 0, res.stderr
     assert one_json(res.stdout)["changed"] == (0 if state == {True} else n)
     assert all(only_new.is_current(t) for t in _all_tokens(home).values())
@@ -401,25 +426,23 @@ def test_sec_05_kill_9_during_key_file_rotation_then_rerun(home):
     n = 2000
     _seed_tokens(f"sqlite:///{home / 'dataask.db'}", CredentialCipher([old]), n, "postgresql://u@127.0.0.1/x")
     key_file = home / "secret.key"
-    proc = subprocess.Popen([sys.executable, "-m", "dataask_jupyter.cli", "rotate-key", "--json"],
-                            env=dataask_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO))
+    proc = _rotate_in_child(home, {"DATAASK_HOME": str(home)})
     deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline:  # the run has published "new, old"
+    while proc.is_alive() and time.monotonic() < deadline:  # the run has published "new, old"
         if len(key_file.read_text().split()) == 2:
             break
         time.sleep(0.0005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    _kill(proc)
+    assert proc.exitcode == -signal.SIGKILL
     keys = key_file.read_text().split()
     assert len(keys) == 2 and keys[1] == old
     both = CredentialCipher(keys)
     tokens = _all_tokens(home)
     assert all(both.decrypt(t) == f"pw-{int(name[1:])}" for name, t in tokens.items())
     assert len({CredentialCipher(keys[:1]).is_current(t) for t in tokens.values()}) == 1
-    res = run_cli(home, "rotate-key", "--json")
-    assert res.returncode == 0, res.stderr
-    assert one_json(res.stdout)["key_source"] == "key file"
+    with make_app(home) as app:  # the rerun (same code as `dataask rotate-key`)
+        report = app.rotate_key()
+    assert report.key_source == "key file" and report.changed in (0, n)
     assert key_file.read_text().split() == [keys[0]]  # finished the interrupted run, no third key
     assert all(CredentialCipher([keys[0]]).decrypt(t) == f"pw-{int(name[1:])}" for name, t in
                _all_tokens(home).items())

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
+import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import inspect, text
 
-from dataask_jupyter.errors import AlreadyExists, ConfigError, SourceError, StoreUnavailable, WorkspaceNotFound
-from dataask_jupyter.store import DEFAULT_WORKSPACE, LocalRepository, create_store_engine, migrate, open_store
+from dataask_jupyter.errors import (
+    AlreadyExists,
+    ConfigError,
+    SourceError,
+    StoreUnavailable,
+    WorkspaceNotFound,
+)
+from dataask_jupyter.store import (
+    DEFAULT_WORKSPACE,
+    LocalRepository,
+    create_store_engine,
+    migrate,
+    open_store,
+)
 from dataask_jupyter.store import repository as repository_module
-from tests.foundation_fixtures import REPO, make_settings, pg_sqla, sqlite_file
+from tests.foundation_fixtures import make_settings, pg_sqla, sqlite_file
 
 TABLES = {"workspaces", "connections", "connection_events", "audit_log", "alembic_version"}
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from dataask_jupyter.store.database import MIGRATIONS_DIR
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -44,7 +63,7 @@ def test_migrations_create_every_table(repo):
     names = set(inspect(repo.engine).get_table_names())
     assert TABLES <= names
     with repo.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001_initial"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [_head()]
     cols = {c["name"] for c in inspect(repo.engine).get_columns("connections")}
     assert {"workspace_id", "name", "family", "url", "secret", "options"} <= cols
     uniques = inspect(repo.engine).get_unique_constraints("connections")
@@ -237,40 +256,37 @@ def test_concurrent_open_from_threads(store_url):
     r.engine.dispose()
 
 
-def test_concurrent_open_from_processes(store_url, tmp_path):
-    code = textwrap.dedent(
-        f"""
-        import os, sys, time
-        sys.path.insert(0, {str(REPO)!r})
-        from dataask_jupyter.store import open_store
-        gate = {str(tmp_path / "go")!r}
-        open({str(tmp_path)!r} + f"/ready.{{os.getpid()}}", "w").close()
-        while not os.path.exists(gate):
-            time.sleep(0.002)
-        r = open_store(sys.argv[1])
+def _open_and_write(store_url, gate, results):
+    gate.wait(60)
+    try:
+        r = open_store(store_url)
         ws = r.get_workspace("default").id
         for i in range(10):
-            r.save_connection(ws, f"p{{os.getpid()}}_{{i}}", "sqlite", "sqlite:///x.db", None, {{}}, "t")
+            r.save_connection(ws, f"p{os.getpid()}_{i}", "sqlite", "sqlite:///x.db", None, {}, "t")
             r.audit("proc", "write")
-        print("ok")
-        """
-    )
-    n = 3
-    procs = [subprocess.Popen([sys.executable, "-c", code, store_url], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(n)]
-    import time
+        r.engine.dispose()
+        results.put("ok")
+    except BaseException as exc:  # noqa: BLE001
+        results.put(repr(exc))
 
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready.*"))) < n and time.monotonic() < deadline:
-        time.sleep(0.02)
-    (tmp_path / "go").touch()
-    results = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, results):
-        assert p.returncode == 0, err
-        assert out.strip() == "ok"
+
+def test_concurrent_open_from_processes(store_url):
+    """Server extension and kernels open (and migrate) the store at the same moment. Forked
+    processes skip the interpreter start-up, so they really do start together."""
+    ctx = multiprocessing.get_context("fork")
+    gate, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_open_and_write, args=(store_url, gate, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    gate.set()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["ok"] * 4
     r = open_store(store_url)
-    assert len(r.list_connections(_ws(r))) == n * 10
+    assert len(r.list_connections(_ws(r))) == 40
     assert [w.name for w in r.list_workspaces()] == [DEFAULT_WORKSPACE]
+    assert len(r.list_audit(limit=1000)) == 40
     r.engine.dispose()
 
 

@@ -323,7 +323,8 @@ class ConnectionManager:
         try:
             return self._attempt(rec, fn, timeout, retry_on_disconnect=True)
         except DataAskError as exc:
-            if kind is not None or isinstance(exc, SourceError):
+            # a CredentialError was already recorded by _entry (once, not once per caller)
+            if (kind is not None or isinstance(exc, SourceError)) and not isinstance(exc, CredentialError):
                 self.repo.record_event(rec.id, "error" if kind != "ping" else "ping", False, message=exc.message)
             raise
 

@@ -13,7 +13,6 @@ from ..errors import SourceError
 from .base import Connector, FetchResult, OpenedBackend, fetch_capped
 from .policy import file_path
 
-
 _LOCKED_PRAGMAS = frozenset({"query_only", "writable_schema", "trusted_schema", "journal_mode", "locking_mode"})
 
 

@@ -239,15 +239,15 @@ class Federator:
             or any(word in message for word in _UNREACHABLE)
         ):
             raise self._source_error(failure.fetch, error)
-        new = self.planner.plan(sql, sources, pushdown=LEVELS[level + 1])
-        same = {f.sql for f in new.fetches if f.source == failure.fetch.source}
-        if failure.fetch.sql in same:
-            raise self._source_error(failure.fetch, error)
-        notes.append(
-            f"{failure.fetch.source} rejected pushed-down SQL ({sanitize_message(error)[:200]}); "
-            f"retried with pushdown={new.pushdown}"
-        )
-        return new
+        for lower in LEVELS[level + 1:]:
+            new = self.planner.plan(sql, sources, pushdown=lower)
+            if failure.fetch.sql not in {f.sql for f in new.fetches if f.source == failure.fetch.source}:
+                notes.append(
+                    f"{failure.fetch.source} rejected pushed-down SQL ({sanitize_message(error)[:200]}); "
+                    f"retried with pushdown={new.pushdown}"
+                )
+                return new
+        raise self._source_error(failure.fetch, error)
 
     @staticmethod
     def _source_error(fetch: SourceFetch, error: BaseException) -> DataAskError:

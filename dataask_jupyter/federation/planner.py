@@ -33,8 +33,9 @@ from sqlglot.schema import MappingSchema
 
 from ..errors import UsageError
 from .catalog import Catalog, TableRef
-from .dialects import NotPushable, duckdb_type, is_char, prepare, render
-from .model import FederationPlan, SourceFetch
+from .dialects import NotPushable, duckdb_type, is_char
+from .fetches import finish_fetches, render_query, whole_table_fetches
+from .model import FederationPlan
 from .oracle import SchemaOracle
 from .pushdown import Pending, Walker
 from .sources import FederationSource
@@ -214,15 +215,16 @@ class Planner:
     def _restore_aliases(query: exp.Expression) -> None:
         """Give tables back the user's aliases (qualify numbered them ``_0``, ``_1``...)."""
         nodes = [n for n in query.walk() if isinstance(n, (exp.Table, exp.Subquery)) and n.alias]
-        used = {c.alias_or_name.lower() for c in query.find_all(exp.CTE)}
-        used |= {n.alias.lower() for n in nodes if "fed_alias" not in n.meta}
+        ctes = {c.alias_or_name.lower() for c in query.find_all(exp.CTE)}
+        used = {n.alias.lower() for n in nodes if "fed_alias" not in n.meta}
         mapping: dict[str, str] = {}
         for node in nodes:
             if "fed_alias" not in node.meta or node.alias in mapping:
                 continue
             want = str(node.meta["fed_alias"]).lower() or "t"
+            own_cte = want if isinstance(node, exp.Table) and node.name.lower() == want else None
             candidate, n = want, 2
-            while candidate in used or candidate.startswith("__"):
+            while candidate in used or candidate.startswith("__") or (candidate in ctes and candidate != own_cte):
                 candidate, n = f"{want}_{n}", n + 1
             used.add(candidate)
             mapping[node.alias] = candidate
@@ -244,7 +246,7 @@ class Planner:
             alias_virtual=alias_virtual,
             dialect_of=dialect_of,
             level=level,
-            render_query=lambda node, source: self._render_query(node, source, refs, alias_virtual, dialect_of),
+            render_query=lambda node, source: render_query(node, dialect_of[source], refs, alias_virtual),
             ctes=ctes if len(ctes) == len(cte_list) else None,
             reserved=reserved,
         )
@@ -254,7 +256,7 @@ class Planner:
         if level == "full" and len(used) == 1 and walker.sources_in(query) == used:
             source = next(iter(used))
             try:
-                source_sql, _ = self._render_query(query, source, refs, alias_virtual, dialect_of)
+                source_sql, _ = render_query(query, dialect_of[source], refs, alias_virtual)
             except NotPushable as why:
                 walker.note(f"statement not pushed whole to {source}: {why}")
             else:
@@ -268,7 +270,7 @@ class Planner:
                 passthrough = True
         if not passthrough:
             walker.plan_query(query)
-        fetches = self._finish_fetches(query, walker, refs, alias_virtual, dialect_of, oracle)
+        fetches = finish_fetches(query, walker, refs, alias_virtual, dialect_of, oracle, self._guard)
         residual = query.sql("duckdb")
         self._guard(residual, "duckdb")
         names, types = self._names(described, original, out_names)
@@ -279,122 +281,9 @@ class Planner:
             passthrough=passthrough, pushdown=level, notes=tuple(walker.notes), output_types=tuple(types),
         )
 
-    def _render_query(self, node, source, refs, alias_virtual, dialect_of) -> tuple[str, str]:
-        dialect = dialect_of[source]
-        fixed = prepare(node, dialect)
-        duck_sql = node.sql("duckdb")
-        self._to_source(fixed, refs, alias_virtual)
-        return render(fixed, dialect), duck_sql
-
-    @staticmethod
-    def _to_source(node: exp.Expression, refs: dict[str, TableRef], alias_virtual: dict[str, str]) -> None:
-        """Rename virtual tables and normalized column names to the source's real names."""
-        for table in node.find_all(exp.Table):
-            ref = refs.get(table.name)
-            if ref is not None and not table.args.get("db"):
-                schema, name = ref.parts
-                table.set("this", _quoted(name))
-                table.set("db", _quoted(schema) if schema else None)
-        for column in node.find_all(exp.Column):
-            virtual = alias_virtual.get(column.table)
-            if virtual is not None:
-                actual = {c.lower(): c for c, _ in reversed(refs[virtual].columns)}
-                column.set("this", _quoted(actual.get(column.name.lower(), column.name)))
-
-    def _finish_fetches(self, query, walker, refs, alias_virtual, dialect_of, oracle) -> list[SourceFetch]:
-        """Turn remaining source tables into fetches, prune columns, render SQL, rewrite residual."""
-        for table in list(query.find_all(exp.Table)):
-            if table.name in refs and table.alias in alias_virtual:
-                ref = refs[table.name]
-                name = walker.temp_name(ref.source, ref.table.rpartition(".")[2])
-                walker.pending.append(Pending("table", ref.source, name, alias=table.alias,
-                                              members=[(table.alias, "", [])],
-                                              filters=walker.filters.get(table.alias, [])))
-                table.set("this", exp.to_identifier(name))
-        owner: dict[str, Pending] = {m[0]: p for p in walker.pending for m in p.members}
-        needed: dict[str, set[str]] = {}
-        for column in query.find_all(exp.Column):
-            if column.table in owner:
-                needed.setdefault(column.table, set()).add(column.name.lower())
-        fetches: list[SourceFetch] = []
-        for p in walker.pending:
-            dialect = dialect_of[p.source]
-            types: dict[str, str] = {}
-            tables: list[str] = []
-            if p.kind == "query":
-                tables = p.tables
-                if p.duck_sql:
-                    try:
-                        types = dict(zip(p.columns, (t for _, t in oracle.describe(p.duck_sql)), strict=False))
-                    except duckdb.Error:
-                        types = {}
-                types.update({c: "CHAR" for c in p.char_columns})
-            else:
-                p.sql, p.columns, types, tables = self._member_sql(p, refs, alias_virtual, needed, dialect)
-            self._guard(p.sql, dialect)
-            fetches.append(SourceFetch(source=p.source, sql=p.sql, name=p.name, columns=tuple(p.columns),
-                                       dialect=dialect, kind=p.kind, tables=tuple(tables), column_types=types))
-        for column in query.find_all(exp.Column):  # columns of join groups live in one temp table
-            p = owner.get(column.table)
-            if p is not None and p.kind == "join":
-                column.set("this", _quoted(f"{column.table}__{column.name.lower()}"))
-                column.set("table", _quoted(p.alias))
-        return fetches
-
-    def _member_sql(self, p: Pending, refs, alias_virtual, needed, dialect):
-        """SQL for a one-table or same-source-join fetch with only the needed columns."""
-        projections: list[exp.Expression] = []
-        columns: list[str] = []
-        types: dict[str, str] = {}
-        tables: list[str] = []
-        for alias, _, _ in p.members:
-            ref = refs[alias_virtual[alias]]
-            tables.append(ref.qualified)
-            want = needed.get(alias, set())
-            seen: set[str] = set()
-            for col, source_type in ref.columns:
-                low = col.lower()
-                if low not in want or low in seen:
-                    continue
-                seen.add(low)
-                out = low if p.kind == "table" else f"{alias}__{low}"
-                projections.append(exp.alias_(exp.column(low, table=alias, quoted=True), out, quoted=True))
-                columns.append(out)
-                types[out] = duckdb_type(source_type, dialect)
-        if not projections:
-            projections, columns = [exp.alias_(exp.Literal.number(1), "__one", quoted=True)], ["__one"]
-
-        def table(alias: str) -> exp.Table:
-            return exp.Table(this=exp.to_identifier(alias_virtual[alias]), alias=exp.TableAlias(this=_quoted(alias)))
-
-        select = exp.select(*projections).from_(table(p.members[0][0]))
-        for alias, side, on in p.members[1:]:
-            select = select.join(exp.Join(this=table(alias), on=exp.and_(*on) if on else exp.true(),
-                                          side=side or None))
-        if p.filters:
-            select = select.where(exp.and_(*p.filters))
-        self._to_source(select, refs, alias_virtual)
-        return render(select, dialect), columns, types, tables
-
     # ------------------------------------------------------------------ fallbacks & names
     def _bare_plan(self, sql, tree, refs, dialect_of, described, original, notes) -> FederationPlan:
-        fetches = []
-        for n, (virtual, ref) in enumerate(refs.items()):
-            dialect = dialect_of[ref.source]
-            slug = "".join(ch if ch.isalnum() else "_" for ch in f"{ref.source}_{ref.table}".lower())
-            name = f"__f{n}_{slug[:48]}"
-            cols = [c for c, _ in ref.columns]
-            schema, table_name = ref.parts
-            select = exp.select(*[exp.alias_(exp.column(c, quoted=True), c.lower(), quoted=True) for c in cols])
-            select = select.from_(exp.Table(this=_quoted(table_name), db=_quoted(schema) if schema else None))
-            source_sql = render(select, dialect)
-            self._guard(source_sql, dialect)
-            types = {c.lower(): duckdb_type(t, dialect) for c, t in ref.columns}
-            fetches.append(SourceFetch(ref.source, source_sql, name, tuple(c.lower() for c in cols), dialect,
-                                       "table", (ref.qualified,), types))
-            for table in tree.find_all(exp.Table):
-                if table.name == virtual and not table.args.get("db"):
-                    table.set("this", exp.to_identifier(name))
+        fetches = whole_table_fetches(tree, refs, dialect_of, self._guard)
         residual = tree.sql("duckdb")
         self._guard(residual, "duckdb")
         names, types_out = self._names(described, original, None)

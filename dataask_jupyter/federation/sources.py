@@ -209,7 +209,7 @@ class DBAPISource:
                 self._active.discard(conn)
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001 - closing after an interrupt may fail
+            except Exception:  # closing after an interrupt may fail
                 pass
 
     def cancel(self) -> None:
@@ -219,7 +219,7 @@ class DBAPISource:
         for conn in active:
             try:
                 self._interrupt(conn)
-            except Exception:  # noqa: BLE001 - best effort
+            except Exception:  # best effort
                 pass
 
     def __repr__(self) -> str:

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from .base import Engine, Generation, GenerationRequest
 from .charts import chart_kind, choose_chart
-from .errors import FederationUnavailable, GenerationFailed, NeedsClarification, NotUnderstood, SchemaCheckFailed
+from .errors import (
+    FederationUnavailable,
+    GenerationFailed,
+    NeedsClarification,
+    NotUnderstood,
+    SchemaCheckFailed,
+)
 from .evaluate import EvalReport, evaluate, load_cases, results_match
 from .insights import insights
 from .knowledge import InMemoryKnowledge, KnowledgeStore, SqlPair

@@ -238,11 +238,11 @@ def results_match(gold: pa.Table, pred: pa.Table | None, *, ordered: bool = Fals
     for perm in itertools.islice(itertools.product(*options), 5000):
         if len(set(perm)) != len(perm):
             continue
-        grows = list(zip(*g))
-        prows = list(zip(*[p[j] for j in perm]))
+        grows = list(zip(*g, strict=True))
+        prows = list(zip(*[p[j] for j in perm], strict=True))
         if not ordered:
             grows = sorted(grows, key=lambda r: tuple(_key(v) for v in r))
             prows = sorted(prows, key=lambda r: tuple(_key(v) for v in r))
-        if all(all(_close(a, b) for a, b in zip(ra, rb)) for ra, rb in zip(grows, prows)):
+        if all(all(_close(a, b) for a, b in zip(ra, rb, strict=True)) for ra, rb in zip(grows, prows, strict=True)):
             return True, ""
     return False, "same shape, different values" + (" or order" if ordered else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .text import norm
 
 __all__ = [
-    "PREPOSITION_HINTS", "QUALIFIER_NOUNS", "ADJECTIVES", "AGGREGATES", "BUCKETS", "CHANGE", "COMPARATORS", "DEFAULT_SUM_WORDS", "FILLERS",
+    "GROUP_BREAKERS", "PREPOSITION_HINTS", "QUALIFIER_NOUNS", "RATIO_WORDS", "ADJECTIVES", "AGGREGATES", "BUCKETS", "CHANGE", "COMPARATORS", "DEFAULT_SUM_WORDS", "FILLERS",
     "FOLLOW_UP_ADD", "FOLLOW_UP_START", "GROUP_MARKERS", "LIST_WORDS", "MONTHS", "NEGATIONS",
     "ROW_WORDS", "SHARE", "SORT_MARKERS", "SUPERLATIVES", "SYNONYMS", "TOP_WORDS", "phrase",
 ]
@@ -112,6 +112,12 @@ PREPOSITION_HINTS = {
     "to": frozenset(("destination", "dest", "to", "arrival", "target", "recipient", "dst", "away", "end")),
     "into": frozenset(("destination", "dest", "to", "arrival", "target")),
 }
+# words that end a "by ..." grouping
+GROUP_BREAKERS = frozenset(("for", "in", "with", "from", "to", "at", "on", "during", "where", "that", "who",
+                            "which", "whose", "when", "having", "since", "before", "after", "between"))
+# words of a column name that make it a ratio or level (averaged, never summed)
+RATIO_WORDS = frozenset(("per", "rate", "ratio", "pct", "percent", "percentage", "avg", "average", "mean",
+                         "share", "index", "score", "rating", "temp", "temperature", "price", "age"))
 # nouns that only qualify the column before them ("membership type", "price level")
 QUALIFIER_NOUNS = frozenset(("type", "kind", "category", "class", "group", "level", "tier", "bucket", "band",
                              "value", "values", "field", "attribute", "label", "code", "flag"))
@@ -137,6 +143,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {norm(k): tuple(norm(w) for w in v.split(
     "spent": "amount total spend cost",
     "earnings": "earnings revenue income amount",
     "value": "value amount total price",
+    "size": "size amount total value quantity",
     "amount": "amount total value",
     "money": "amount revenue total",
     "cost": "cost price expense",
@@ -248,12 +255,13 @@ FILLERS = frozenset(norm(w) for w in (
     "including include includes included both either neither other another such "
     "own having having, via out over under above below be being become became "
     "look looking looked show showing shown see seeing seen chart plot graph visualize "
-    "plotted visualise table breakdown split new "
+    "plotted visualise table breakdown split new too instead rather either well also again anyway "
     # generic verbs linking a subject to what it did (wrote books, carried passengers)
     "wrote written write writes carried carry carries operated operate operates flew flown fly flies "
     "borrowed borrow lent lend rented rent issued issue served serve handled handle received receive "
     "sent send paid pay won win played play visited visit attended attend employed employ hired hire "
     "managed manage owned own contain contains contained belong belongs belonged produced produce "
     "generate generates checked check reported involved involve registered enrolled enroll booked book "
-    "delivered deliver transported transport recorded record logged log"
+    "delivered deliver transported transport recorded record logged log brings bring brought earns earn "
+    "makes gets live lives living located based reside resides residing stay stays come"
 ).split())

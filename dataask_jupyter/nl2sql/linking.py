@@ -207,7 +207,7 @@ class SchemaIndex:
     def _fuzzy(self, word: str) -> list[Target]:
         out: list[Target] = []
         if len(word) < 5:
-            return out
+            return self._demonyms(word) if len(word) >= 4 else out
         for w, score, _ in process.extract(word, self._vocab, scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_CUTOFF):
             for t in self.exact.get(w, []) + self.partial.get(w, []):
                 if t.how == "word of column":
@@ -223,14 +223,15 @@ class SchemaIndex:
         return out
 
     def _demonyms(self, word: str) -> list[Target]:
-        """``canadian`` -> ``Canada``, ``japanese`` -> ``Japan``: a stored value the word derives from."""
+        """``canadian`` -> ``Canada``, ``japanese`` -> ``Japan``, ``sunny`` -> ``sun``: a value the word derives from."""
         out: list[Target] = []
-        for suffix in ("ian", "ean", "an", "ese", "ish", "n", "i"):
+        for suffix in ("ian", "ean", "an", "ese", "ish", "ny", "gy", "py", "dy", "y", "n", "i"):
             stem = word[: -len(suffix)] if word.endswith(suffix) else ""
-            if len(stem) < 4:
+            if len(stem) < 3:
                 continue
             for key in self._value_keys:
-                if " " not in key and key.startswith(stem) and len(key) - len(stem) <= 2:
+                if " " not in key and (key == stem or (len(stem) >= 4 and key.startswith(stem)
+                                                       and len(key) - len(stem) <= 2)):
                     out += [Target(t.kind, t.table, t.column, t.value, score=0.8, how=f"derived word {word}~{key}")
                             for t in self.values[key]]
             if out:

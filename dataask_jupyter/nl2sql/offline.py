@@ -70,8 +70,7 @@ class OfflineEngine:
                 draft = parse_question(request.question, index)
         intent = "data"
         previous: Draft | None = request.context if isinstance(request.context, Draft) else None
-        if previous is not None and (draft.is_modifier_only or (draft.follow_up and draft.subject is None
-                                                                 and not draft.measures)):
+        if previous is not None and (draft.is_modifier_only or (draft.follow_up and draft.subject is None)):
             draft = merge_follow_up(draft, previous)
             intent = "follow_up"
         if draft.unknown:

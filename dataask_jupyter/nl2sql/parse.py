@@ -11,7 +11,15 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .lexicon import BUCKET_ADJECTIVES, FOLLOW_UP_ADD, FOLLOW_UP_START, QUALIFIER_NOUNS, ROW_WORDS, phrase
+from .lexicon import (
+    BUCKET_ADJECTIVES,
+    FOLLOW_UP_ADD,
+    FOLLOW_UP_START,
+    GROUP_BREAKERS,
+    QUALIFIER_NOUNS,
+    ROW_WORDS,
+    phrase,
+)
 from .linking import Mention, SchemaIndex, Target
 from .spans import Span, scan
 from .text import Token, tokenize
@@ -156,6 +164,8 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
         if which_at == -1 and k not in ("filler", "number", "list", "mention", "and"):
             which_at = None
         if k == "filler":
+            if group and s.text.lower() in GROUP_BREAKERS:
+                group = False  # "by genre for premium members": the grouping ended
             if s.text.lower() == "between" and cmp is None:
                 nxt = _next(spans, i)
                 if nxt is not None and nxt.kind == "number":
@@ -181,6 +191,10 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             group = False
             continue
         if k == "agg":
+            nxt = _next(spans, i)
+            if group and s.value == "count" and nxt is not None and nxt.kind == "mention" \
+                    and _numeric_column(nxt.mention, index):
+                continue  # "per number of cylinders": group by the cylinders column
             if s.value == "distinct":
                 distinct = True
             elif agg is not None and agg != "count" and s.value == "count":
@@ -293,6 +307,8 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             d.order_mention, sort = m, False
             d.order = d.order or "desc"
             continue
+        if group and m.is_value and i > 0 and spans[i - 1].kind == "group":
+            group = False  # "books by Japanese authors": who, not a grouping
         if group:
             if (_measure_like(m) or _numeric_column(m, index)) and not d.measures and agg is None \
                     and (d.order or d.limit) and not m.is_value:
@@ -381,6 +397,12 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
                 d.subject.ranked = True
                 d.others.insert(0, d.subject)
                 d.subject = None
+    counted = [m for m in d.measures if m.agg == "count" and m.mention is None]
+    if counted and not d.dims and len(spans) > 1 and spans[-1].kind == "agg":  # "iris species count"
+        texts = [m for m in d.others if m.best.kind == "column" and not _numeric_column(m, index)]
+        if texts:
+            d.others.remove(texts[0])
+            d.dims.append(Dim(texts[0]))
     if not d.measures and d.subject is not None and (d.dims or d.compare) and not d.asks_list_rows:
         d.measures.append(Measure("count", None, word=d.subject.text))  # "orders per month": count them
     ranked = [m for m in d.others if m.ranked]
@@ -402,7 +424,9 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
     if any(first[:n] in FOLLOW_UP_START for n in (1, 2, 3)):
         d.follow_up = True
     if any(tuple(t.low for t in tokens[i:i + n]) in FOLLOW_UP_ADD for n in (1, 2, 3) for i in range(len(tokens))):
-        d.follow_add = True
+        d.follow_add = d.follow_up = True
+    if any(t.low in ("instead", "same", "rather") for t in tokens):
+        d.follow_up = True
 
 
 def _hint_mention(d: Draft, index: SchemaIndex) -> Mention | None:

@@ -12,10 +12,20 @@ from __future__ import annotations
 import datetime as dt
 
 from .errors import NeedsClarification, NotUnderstood
-from .lexicon import DEFAULT_SUM_WORDS, PREPOSITION_HINTS
+from .lexicon import DEFAULT_SUM_WORDS, PREPOSITION_HINTS, RATIO_WORDS
 from .linking import Mention, SchemaIndex, Target
 from .parse import Draft
-from .plan import ColRef, CountFilter, DimSpec, FilterSpec, MeasureSpec, Period, QuerySpec, Reach, reach
+from .plan import (
+    ColRef,
+    CountFilter,
+    DimSpec,
+    FilterSpec,
+    MeasureSpec,
+    Period,
+    QuerySpec,
+    Reach,
+    reach,
+)
 from .schema import SchemaCatalog, TableInfo
 from .text import norm
 from .timeexpr import TimeExpr, resolve_range
@@ -148,7 +158,10 @@ def _alias_words(text: str) -> str:
 
 
 def _default_agg(col_words: tuple[str, ...], word: str | None) -> str:
+    """SUM for amounts and counts, AVG for ratios, levels and anything else."""
     words = set(col_words) | ({norm(w) for w in word.split()} if word else set())
+    if set(col_words) & RATIO_WORDS:
+        return "avg"
     return "sum" if words & DEFAULT_SUM_WORDS else "avg"
 
 
@@ -165,7 +178,7 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
         agg_word = {"max": ("max", "maximum", "high", "highest"), "min": ("min", "minimum", "low", "lowest"),
                     "avg": ("avg", "average", "mean"), "sum": ("total", "sum")}.get(m.agg or "", ())
 
-        def bonus(t: Target) -> float:  # "maximum temperature" -> temp_max over temp_min
+        def bonus(t: Target, agg_word=agg_word) -> float:  # "maximum temperature" -> temp_max, not temp_min
             return 1.1 if t.column and agg_word and set(ctx.table(t.table).columns[t.column].words) & set(agg_word) \
                 else 1.0
 
@@ -450,6 +463,11 @@ def _ordering(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
             if ColRef(t.table, t.column) not in used:
                 explicit.append(ColRef(t.table, t.column))
     info = ctx.table(ctx.base)
+    label = info.label_column
+    pinned = any(f.op == "=" and len(f.values) == 1 and f.col.table == ctx.base for f in spec.filters)
+    if explicit and d.subject is not None and label and all(c.column != label for c in explicit) \
+            and order_col is None and all(c.table == ctx.base for c in explicit) and not pinned:
+        explicit.insert(0, ColRef(ctx.base, label))  # "regions with their managers": name, manager
     if order_col is not None:
         spec.order_col = order_col
         spec.order.append((order_col.column, "ASC" if d.order == "asc" else "DESC"))

@@ -61,10 +61,16 @@ def retrieve(catalog: SchemaCatalog, index: SchemaIndex, question: str, *, k: in
     for key in catalog.tables:
         own = table_score.get(key, 0.0)
         cols = sorted(col_score.get(key, {}).values(), reverse=True)
-        score = own + 0.5 * sum(cols[:3])
+        score = own + 0.7 * sum(cols[:3])
         if score > 0:
             totals[key] = score
-    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    boosted = dict(totals)  # a table related to another matched table is more likely needed
+    for rel in catalog.relationships:
+        a, b = rel.from_table, rel.to_table
+        if a in totals and b in totals:
+            boosted[a] = boosted[a] + 0.3 * totals[b]
+            boosted[b] = boosted[b] + 0.3 * totals[a]
+    ranked = sorted(boosted.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
     if with_neighbors:
         chosen = {key for key, _ in ranked}
         for key, score in list(ranked):

@@ -48,7 +48,7 @@ def rows_of(table) -> list[tuple]:
     table = getattr(table, "table", table)
     if hasattr(table, "to_pylist") and hasattr(table, "column_names"):
         columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-        return list(zip(*columns)) if columns else []
+        return list(zip(*columns, strict=True)) if columns else []
     if hasattr(table, "itertuples"):
         return list(table.itertuples(index=False, name=None))
     return [tuple(r) for r in table]

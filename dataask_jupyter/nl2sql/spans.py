@@ -10,8 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .lexicon import (
-    ADJECTIVES, AGGREGATES, BUCKETS, CHANGE, COMPARATORS, FILLERS, GROUP_MARKERS, LIST_WORDS, NEGATIONS,
-    SHARE, SORT_MARKERS, SUPERLATIVES, TOP_WORDS,
+    ADJECTIVES,
+    AGGREGATES,
+    BUCKETS,
+    CHANGE,
+    COMPARATORS,
+    FILLERS,
+    GROUP_MARKERS,
+    LIST_WORDS,
+    NEGATIONS,
+    SHARE,
+    SORT_MARKERS,
+    SUPERLATIVES,
+    TOP_WORDS,
 )
 from .linking import Mention, SchemaIndex, Target
 from .text import Token

@@ -23,6 +23,8 @@ _UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month":
 _PREFIX_POINT = {"in", "during", "for", "of", "on", "at", "throughout", "within"}
 _OPEN = {"since": "since", "after": "after", "before": "before", "until": "until", "till": "until",
          "through": "until", "prior": "before", "from": "since", "starting": "since"}
+_TIME_PREPS = {"in", "during", "since", "before", "after", "until", "till", "from", "between", "of", "year",
+               "through", "and", "to", "vs", "versus"}
 _RELATIVE = {"last", "past", "previous", "recent", "preceding"}
 _COMPARATOR_WORDS = {"over", "above", "than", "under", "below", "least", "most", "exceeding", "top",
                      "bottom", "exactly", "equal", "equals", ">", "<", ">=", "<=", "="}
@@ -65,7 +67,8 @@ def _year(tok: Token, prev: Token | None) -> int | None:
     if not tok.text.isdigit() or len(tok.text) != 4:
         return None
     y = int(tok.number)
-    if not 1800 <= y <= 2100:
+    lo = 1000 if prev is not None and prev.low in _TIME_PREPS else 1800
+    if not lo <= y <= 2100:
         return None
     if prev is not None and prev.low in _COMPARATOR_WORDS:
         return None

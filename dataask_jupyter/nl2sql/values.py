@@ -42,7 +42,7 @@ def rows(table: pa.Table | None, limit: int | None = None) -> list[list]:
         return []
     t = table.slice(0, limit) if limit is not None else table
     cols = [[json_value(v) for v in t.column(i).to_pylist()] for i in range(t.num_columns)]
-    return [list(r) for r in zip(*cols)] if cols else []
+    return [list(r) for r in zip(*cols, strict=True)] if cols else []
 
 
 def records(table: pa.Table | None, limit: int | None = None) -> list[dict]:
@@ -50,7 +50,7 @@ def records(table: pa.Table | None, limit: int | None = None) -> list[dict]:
     if table is None:
         return []
     names = unique_names(table.column_names)
-    return [dict(zip(names, r)) for r in rows(table, limit)]
+    return [dict(zip(names, r, strict=True)) for r in rows(table, limit)]
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -70,7 +70,7 @@ def unique_names(names: list[str]) -> list[str]:
 def column_roles(table: pa.Table) -> dict[str, str]:
     """``time``, ``number`` or ``category`` per column (by type, and ``year`` / ``month`` names)."""
     out = {}
-    for name, field in zip(unique_names(table.column_names), table.schema):
+    for name, field in zip(unique_names(table.column_names), table.schema, strict=True):
         t = field.type
         low = name.lower()
         if pa.types.is_temporal(t):

@@ -25,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from ..errors import DataAskError, NotFound, SourceError, did_you_mean
+from ..errors import ConnectionNotFound, DataAskError, SourceError, TableNotFound, did_you_mean
 from . import transforms as tx
 from .errors import FlowError
 from .flow import Flow
@@ -50,7 +50,7 @@ class Catalog(Protocol):
         ...
 
     def schema(self, connection: str, table: str) -> ibis.Schema:
-        """Columns of ``table`` (``schema.table`` accepted); raise ``NotFound`` if missing."""
+        """Columns of ``table`` (``schema.table`` accepted); raise ``TableNotFound`` if missing."""
         ...
 
     def tables(self, connection: str) -> list[str]:
@@ -75,7 +75,7 @@ class BackendCatalog:
 
     def _backend(self, connection: str):
         if connection not in self.backends:
-            raise NotFound(f"No connection named '{connection}'.{did_you_mean(connection, self.backends)}")
+            raise ConnectionNotFound(f"No connection named '{connection}'.{did_you_mean(connection, self.backends)}")
         return self.backends[connection]
 
     def dialect(self, connection: str) -> str:
@@ -86,7 +86,7 @@ class BackendCatalog:
         try:
             return self._backend(connection).get_schema(bare, **({"database": db} if db else {}))
         except Exception as exc:  # each backend raises its own "no such table"
-            raise NotFound(f"'{connection}' has no table '{table}'.") from exc
+            raise TableNotFound(f"'{connection}' has no table '{table}'.") from exc
 
     def tables(self, connection: str) -> list[str]:
         return list(self._backend(connection).list_tables())
@@ -149,14 +149,14 @@ class _Builder:
     def table(self, connection: str, name: str) -> ir.Table:
         try:
             schema = self.catalog.schema(connection, name)
-        except NotFound as exc:
+        except TableNotFound:
             try:
-                names = self.catalog.tables(connection)
+                names = [t for t in self.catalog.tables(connection) if not t.startswith("_")]
             except DataAskError:
                 names = []
             hint = did_you_mean(name, names)
-            raise FlowError(f"'{connection}' has no table '{name}'.{hint}" if "table" not in exc.message or hint
-                            else exc.message, hint=None if hint else f"Tables: {', '.join(names[:30])}") from None
+            raise FlowError(f"'{connection}' has no table '{name}'.{hint}",
+                            hint=None if hint else f"Tables: {', '.join(names[:30]) or '(none)'}") from None
         db, _, bare = name.rpartition(".")
         if self.federated:
             database: Any = (connection, db) if db else connection
@@ -192,13 +192,13 @@ class _Builder:
             values, notes = self.pivot_values(t, step)
             out, code = tx.pivot(t, step, values)
             return out, code, notes
-        simple = {"filter": tx.filter_, "select": tx.select, "hide": tx.hide, "rename": tx.rename,
+        simple = {"select": tx.select, "hide": tx.hide, "rename": tx.rename,
                   "unpivot": tx.unpivot, "sort": tx.sort, "deduplicate": tx.deduplicate,
                   "fill_nulls": tx.fill_nulls, "limit": tx.limit}
         if kind in simple:
             out, code = simple[kind](t, step)
         else:
-            out, code = {"calculate": tx.calculate, "aggregate": tx.aggregate,
+            out, code = {"filter": tx.filter_, "calculate": tx.calculate, "aggregate": tx.aggregate,
                          "change_type": tx.change_type}[kind](t, step, self.dialect)
         return out, code, []
 

@@ -92,12 +92,11 @@ def _sample(step: StepExpr, run: _Runner, threshold: int, sample_rows: int, coun
     if n <= threshold:
         return step.expr, n, False, None, notes
     total = None
-    if step.dialect in SEEDED_SAMPLE:
-        try:
-            total = run.scalar(step.expr.count(), timeout=count_timeout)
-        except QueryTimeout:
-            notes.append(f"Counting all rows took longer than {count_timeout:g} s.")
-    if total:
+    try:
+        total = run.scalar(step.expr.count(), timeout=count_timeout)
+    except QueryTimeout:
+        notes.append(f"Counting all rows took longer than {count_timeout:g} s.")
+    if total and step.dialect in SEEDED_SAMPLE:
         fraction = min(1.0, sample_rows / total)
         return step.expr.sample(fraction, method="row", seed=SEED), total, True, "bernoulli", notes
     return step.expr.limit(sample_rows), total, True, "first rows", notes

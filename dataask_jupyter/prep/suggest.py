@@ -86,6 +86,8 @@ def name_score(left: str, right: str, right_table: str, left_table: str | None =
         return 0.97, f"'{left}' names the {rt} id"
     if lo == "id" and lt and ro in (f"{lt}_id", f"{lt}id"):
         return 0.95, f"'{right}' names the {lt} id"
+    if lo == rt and ro in ("name", "id", "code", "key"):
+        return 0.85, f"'{left}' names a {rt} by its {ro}"
     if lo == ro:
         if lo in _GENERIC:
             return 0.3, f"both are called '{left}' (a generic name)"

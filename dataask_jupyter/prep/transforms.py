@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 
 from ..errors import did_you_mean
 from .errors import FlowError
-from .expressions import NO_TRY_CAST, compile_expression, kind_of
+from .expressions import NO_TRY_CAST, compile_expression, in_list, kind_of, text_match
 from .steps import ibis_type_name
 
 NO_MEDIAN = frozenset({"sqlite", "mysql"})  # dialects where ibis has no MEDIAN
@@ -110,12 +110,13 @@ def join(left: ir.Table, right: ir.Table, step, right_var: str) -> tuple[ir.Tabl
 
 
 # -- filter ---------------------------------------------------------------------------------
-def predicate(t: ir.Table, group, field: str = "conditions") -> tuple[ir.BooleanValue, str]:
+def predicate(t: ir.Table, group, dialect: str, field: str = "conditions") -> tuple[ir.BooleanValue, str]:
     """The boolean expression of a condition group (nested groups recurse)."""
     parts: list[tuple[ir.BooleanValue, str]] = []
     for i, cond in enumerate(group.conditions):
         f = f"{field}[{i}]"
-        parts.append(predicate(t, cond, f + ".conditions") if hasattr(cond, "conditions") else condition(t, cond, f))
+        parts.append(predicate(t, cond, dialect, f + ".conditions") if hasattr(cond, "conditions")
+                     else condition(t, cond, dialect, f))
     value, code = parts[0]
     for v, c in parts[1:]:
         value = value & v if group.combine == "and" else value | v
@@ -123,7 +124,7 @@ def predicate(t: ir.Table, group, field: str = "conditions") -> tuple[ir.Boolean
     return value, (f"({code})" if len(parts) > 1 else code)
 
 
-def condition(t: ir.Table, cond, field: str) -> tuple[ir.BooleanValue, str]:
+def condition(t: ir.Table, cond, dialect: str, field: str) -> tuple[ir.BooleanValue, str]:
     c = col(t, cond.column, f"{field}.column")
     op, v, kind = cond.op, cond.value, kind_of(c)
     cc = f"t[{q(cond.column)}]"
@@ -154,11 +155,12 @@ def condition(t: ir.Table, cond, field: str) -> tuple[ir.BooleanValue, str]:
                             hint="Use =, <, > or between for numbers and dates.", field=f"{field}.op")
         r, rc = rhs(v, f"{field}.value")
         method = {"contains": "contains", "starts with": "startswith", "ends with": "endswith"}[op]
-        return getattr(c, method)(r), f"{cc}.{method}({rc})"
+        return text_match(c, method, r, dialect), f"{cc}.{method}({rc})"
     if op in ("in", "not in"):
         items = [rhs(x, f"{field}.value[{i}]") for i, x in enumerate(v)]
         method = "isin" if op == "in" else "notin"
-        return getattr(c, method)([x for x, _ in items]), f"{cc}.{method}([{', '.join(x for _, x in items)}])"
+        return (in_list(c, [x for x, _ in items], op == "not in", dialect),
+                f"{cc}.{method}([{', '.join(x for _, x in items)}])")
     if op == "between":
         (lo, lo_c), (hi, hi_c) = rhs(v[0], f"{field}.value[0]"), rhs(v[1], f"{field}.value[1]")
         return c.between(lo, hi), f"{cc}.between({lo_c}, {hi_c})"
@@ -170,8 +172,8 @@ def condition(t: ir.Table, cond, field: str) -> tuple[ir.BooleanValue, str]:
     return ops[op](c, r), f"({cc} {pyop} {rc})"
 
 
-def filter_(t: ir.Table, step) -> tuple[ir.Table, str]:
-    pred, code = predicate(t, step)
+def filter_(t: ir.Table, step, dialect: str) -> tuple[ir.Table, str]:
+    pred, code = predicate(t, step, dialect)
     return t.filter(pred), f"t = t.filter({code})"
 
 
@@ -372,17 +374,18 @@ def fill_nulls(t: ir.Table, step) -> tuple[ir.Table, str]:
         c = col(t, name, f"values.{name}")
         if value is None:
             raise FlowError(f"values.{name}: give a value to put in place of nulls.", field=f"values.{name}")
-        repl[name] = literal_for(c, value, f"values.{name}")
+        repl[name] = ibis.coalesce(c, literal_for(c, value, f"values.{name}").cast(c.type()))
         codes.append(f"{name!r}: {lit_code(value, c)}")
-    return t.fill_null(repl), f"t = t.fill_null({{{', '.join(codes)}}})"
+    return t.mutate(**repl), f"t = t.fill_null({{{', '.join(codes)}}})"
 
 
 def change_type(t: ir.Table, step, dialect: str) -> tuple[ir.Table, str]:
     changes, codes = {}, []
-    method = "try_cast" if step.on_error == "null" and dialect not in NO_TRY_CAST else "cast"
     for name, type_name in step.columns.items():
         c = col(t, name, f"columns.{name}")
         target = ibis_type_name(type_name)
+        safe = step.on_error == "null" and target != "string" and dialect not in NO_TRY_CAST
+        method = "try_cast" if safe else "cast"
         kind = kind_of(c)
         if kind in ("date", "timestamp") and target not in ("date", "timestamp", "string"):
             raise FlowError(f"columns.{name}: a {kind} cannot become {type_name}; use a calculated field "

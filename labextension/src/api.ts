@@ -125,7 +125,10 @@ export class DataAskClient {
     if (options.workspace) {
       url += URLExt.objectToQueryString({ workspace: options.workspace });
     }
-    const init: RequestInit = { method, signal: options.signal };
+    // 'no-cache', not JupyterLab's default 'no-store': that appends a `?<timestamp>`
+    // cache buster, and the API refuses unknown query arguments. Responses carry
+    // `Cache-Control: no-store`, so nothing is cached either way.
+    const init: RequestInit = { method, signal: options.signal, cache: 'no-cache' };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers = { 'Content-Type': 'application/json' };

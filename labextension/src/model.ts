@@ -133,6 +133,24 @@ export function formatLatencyPair(
   return `p50 ${formatLatency(p50)} · p95 ${formatLatency(p95)}`;
 }
 
+/**
+ * The short latency of a list row: `3.2 / 12 ms` (p50 / p95, one unit when they share
+ * it), `0.8 ms / 1.2 s`, `12 ms` when only one is known, `–` when none is.
+ */
+export function formatLatencyCompact(
+  p50: number | null | undefined,
+  p95: number | null | undefined
+): string {
+  const a = formatLatency(p50);
+  const b = formatLatency(p95);
+  if (a === '–' || b === '–') {
+    return a === '–' ? b : a;
+  }
+  const [na, ua] = a.split(' ');
+  const [nb, ub] = b.split(' ');
+  return ua === ub ? `${na} / ${nb} ${ub}` : `${a} / ${b}`;
+}
+
 /** `just now`, `42 s ago`, `5 min ago`, `3 h ago`, `2 d ago`; `never` for null. */
 export function formatAgo(
   iso: string | null | undefined,

@@ -3,7 +3,7 @@
  * health, how loading went, per-connection test results, and the health poll.
  */
 
-import { Poll } from '@lumino/polling';
+import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { DataAskApiError, DataAskClient } from './api';
@@ -44,7 +44,7 @@ export class ConnectionsStore {
   }
 
   /** The poll frequency for a setting in seconds (errors back off up to 5 min). */
-  static frequency(seconds: number): Poll.Frequency {
+  static frequency(seconds: number): IPoll.Frequency {
     const interval = Math.max(MIN_POLL_SECONDS, seconds) * 1000;
     return { interval, backoff: true, max: Math.max(interval, 300_000) };
   }
@@ -100,6 +100,11 @@ export class ConnectionsStore {
   /** Fetch the list now (and restart the poll interval). */
   async refresh(): Promise<void> {
     if (this._poll.isDisposed) {
+      return;
+    }
+    if (!this._active) {
+      // the poll is on standby (sidebar hidden): fetch once anyway, for the switcher
+      await this._load().catch(() => undefined);
       return;
     }
     await this._poll.refresh();

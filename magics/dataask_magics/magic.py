@@ -55,8 +55,8 @@ class DataAskMagics(Magics):
     @line_magic("dataask")
     def dataask(self, line: str):
         """%dataask connect NAME URL | connections | tables NAME | test NAME | remove NAME | sql NAME QUERY"""
-        words = split(line)
         try:
+            words = split(line)
             if not words or words[0] not in SUBCOMMANDS:
                 raise UsageError(
                     f"Unknown %dataask subcommand {words[0]!r}." if words else "%dataask needs a subcommand.",
