@@ -6,11 +6,29 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from .config import Settings
-from .connections import ConnectionInfo, ConnectionList, QueryResult
-from .core import DataAsk
 from .errors import DataAskError
+
+if TYPE_CHECKING:  # imported lazily: `import dataask_jupyter.config` must not pull in ibis
+    from .connections import ConnectionInfo, ConnectionList, QueryResult
+    from .core import DataAsk
+
+_LAZY = {
+    "DataAsk": ".core",
+    "ConnectionInfo": ".connections",
+    "ConnectionList": ".connections",
+    "QueryResult": ".connections",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'dataask_jupyter' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 __all__ = [
@@ -30,6 +48,8 @@ def get_default() -> DataAsk:
     global _default
     with _default_lock:
         if _default is None:
+            from .core import DataAsk
+
             _default = DataAsk()
         return _default
 

@@ -7,7 +7,8 @@ XSRF check applies to it. ``blocked`` is authenticated but refused by the jupyte
 ``Authorizer`` (proves every route has ``@authorized``). The default jp_fetch token is
 ``alice``'s.
 
-Import what a test module needs: ``from tests.server_fixtures import *``.
+Import the fixtures a test module needs under their ``fixture_`` names
+(``from tests.server_fixtures import fixture_as_user``); pytest knows them by the plain name.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def auth(name: str | None) -> dict:
     return {"Authorization": f"token tok-{name}"} if name else {"Authorization": ""}
 
 
-@pytest.fixture
-def dataask_home(tmp_path, monkeypatch):
+@pytest.fixture(name="dataask_home")
+def fixture_dataask_home(tmp_path, monkeypatch):
     home = tmp_path / "dataask-home"
     monkeypatch.setenv("DATAASK_HOME", str(home))
     for var in ("DATAASK_SECRET_KEY", "DATAASK_STORE_URL", "DATAASK_OWNER", "JUPYTERHUB_USER", "DATAASK_ADMINS",
@@ -73,21 +74,21 @@ def dataask_home(tmp_path, monkeypatch):
     return home
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def store_backend(request, monkeypatch, dataask_home):
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)], name="store_backend")
+def fixture_store_backend(request, monkeypatch, dataask_home):
     """Runs a test on the SQLite store and on a fresh real PostgreSQL database."""
     if request.param == "postgresql":
         monkeypatch.setenv("DATAASK_STORE_URL", request.getfixturevalue("fresh_pg_db"))
     return request.param
 
 
-@pytest.fixture
-def sqlite_only(dataask_home):
+@pytest.fixture(name="sqlite_only")
+def fixture_sqlite_only(dataask_home):
     return "sqlite"
 
 
-@pytest.fixture
-def jp_server_config(dataask_home):
+@pytest.fixture(name="jp_server_config")
+def fixture_jp_server_config(dataask_home):
     return {
         "ServerApp": {
             "jpserver_extensions": {"dataask_server": True},
@@ -146,8 +147,8 @@ class Client:
         return data
 
 
-@pytest.fixture
-def as_user(jp_fetch):
+@pytest.fixture(name="as_user")
+def fixture_as_user(jp_fetch):
     """``as_user("vic")`` -> a :class:`Client` for that user (``None``: anonymous)."""
     return lambda name: Client(jp_fetch, name)
 

@@ -150,6 +150,13 @@ QUERIES = [
     ("values_and_range",
      "SELECT v.k, count(c.id) FROM (VALUES ('North'), ('South'), ('Nowhere')) v(k) "
      "LEFT JOIN crm.customers c ON c.region = v.k GROUP BY 1 ORDER BY 1", True),
+    ("or_factoring_across_sources",
+     "SELECT count(*), sum(o.amount) FROM sales.orders o, crm.customers c WHERE "
+     "(o.customer_id = c.id AND c.region = 'North' AND o.amount > 100) OR "
+     "(o.customer_id = c.id AND c.region = 'South' AND o.status = 'paid') OR "
+     "(o.customer_id = c.id AND c.score IS NULL)", True),
+    ("or_absorption", "SELECT c.id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id "
+                      "WHERE (c.region = 'North') OR (c.region = 'North' AND o.amount > 5) ORDER BY 1", False),
     ("string_agg_order",
      "SELECT c.region, string_agg(o.status, ',' ORDER BY o.id) FROM crm.customers c JOIN sales.orders o "
      "ON o.customer_id = c.id WHERE o.id < 60 GROUP BY 1 ORDER BY 1 NULLS LAST", True),

@@ -272,6 +272,34 @@ def test_limit_without_order_and_windows_stay_in_duckdb(planner, sources):
     assert "RANK() OVER" in windowed.residual_sql and "OVER" not in fetch_of(windowed, "pg").sql
 
 
+def test_or_blocks_are_factored_and_imply_prefilters(planner, sources):
+    plan = planner.plan(
+        "SELECT count(*) FROM lite.customer c, pg.orders o WHERE "
+        "(o.o_custkey = c.c_custkey AND c.c_mktsegment = 'BUILDING' AND o.o_totalprice > 100) OR "
+        "(o.o_custkey = c.c_custkey AND c.c_mktsegment = 'MACHINERY' AND o.o_totalprice < 50)",
+        sources,
+    )
+    assert fetch_of(plan, "lite").sql.endswith(
+        "WHERE (\"c\".\"c_mktsegment\" = 'BUILDING') OR (\"c\".\"c_mktsegment\" = 'MACHINERY')"
+    )
+    assert fetch_of(plan, "pg").sql.endswith('WHERE ("o"."o_totalprice" > 100) OR ("o"."o_totalprice" < 50)')
+    # the join key came out of the OR; the OR itself is still checked in DuckDB
+    assert plan.residual_sql.endswith(
+        'WHERE "o"."o_custkey" = "c"."c_custkey" AND (("c"."c_mktsegment" = \'BUILDING\' AND '
+        '"o"."o_totalprice" > 100) OR ("c"."c_mktsegment" = \'MACHINERY\' AND "o"."o_totalprice" < 50))'
+    )
+
+
+def test_sqlite_gets_no_correlated_subqueries(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name FROM lite.customer c WHERE c.c_acctbal > "
+        "(SELECT avg(c2.c_acctbal) FROM lite.customer c2 WHERE c2.c_nationkey = c.c_nationkey)",
+        sources,
+    )
+    assert not plan.passthrough and [f.kind for f in plan.fetches] == ["table", "table"]
+    assert any("nested loops" in n for n in plan.notes)
+
+
 def test_only_used_columns_fetched(planner, sources):
     plan = planner.plan("SELECT count(*) FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey",
                         sources)

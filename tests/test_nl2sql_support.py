@@ -144,14 +144,19 @@ def demo_setup(base: Path, name: str = "demo"):
     return da, urls, Asker.from_dataask(da, run_federated=runner)
 
 
-def other_setup(base: Path):
-    """``(DataAsk, urls, Asker)`` over the library/transit databases of :func:`build_other_schemas`."""
+def other_setup(base: Path, *, with_demo: bool = False):
+    """``(DataAsk, urls, Asker)`` over the library/transit databases of :func:`build_other_schemas`
+    (plus the demo connections with ``with_demo``)."""
     from dataask_jupyter.config import Settings
     from dataask_jupyter.core import DataAsk
+    from dataask_jupyter.demo import build_demo
     from dataask_jupyter.nl2sql import Asker
 
     urls = build_other_schemas(base / "nl2sql_other_data")
-    da = DataAsk(Settings(home=base / "home_other"))
+    if with_demo:
+        urls = {**build_demo(base / "nl2sql_demo_data"), **urls}
+    da = DataAsk(Settings(home=base / ("home_other_demo" if with_demo else "home_other")))
     for conn, url in urls.items():
         da.connect(conn, url, replace=True)
-    return da, urls, Asker.from_dataask(da, run_federated=local_federation(urls))
+    fed = {k: v for k, v in urls.items() if k != "vega"}
+    return da, urls, Asker.from_dataask(da, run_federated=local_federation(fed))

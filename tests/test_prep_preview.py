@@ -215,3 +215,60 @@ def test_cli_check_exit_code_and_missing_file(da, tmp_path, capsys):
     assert code == 1 and out[0]["ok"] is False and out[0]["steps"][1]["error"]["step_id"] == "s2"
     with pytest.raises(UsageError, match="No flow file"):
         _cli(da, ["prep", "run", str(tmp_path / "missing.json")], capsys)
+
+
+# -- sessions, sampling and counting ---------------------------------------------------------------
+HEAVY = {"steps": [ORDERS, {"type": "aggregate", "group_by": ["status"], "measures": [{"function": "count", "as": "n"}]}]}
+
+
+def test_heavy_steps_of_big_sources_preview_on_a_sample(da):
+    session = api.PrepSession(da)
+    p = session.preview(HEAVY, source_limit=1000)
+    d = p.to_dict()
+    assert d["sampled"] and d["sample"] == {"method": "block", "rows": 1000, "source_rows": 6014, "table": "orders"}
+    assert "TABLESAMPLE" in d["sql"].upper() and d["row_count"] is None and "sample of about 1,000" in d["notes"][0]
+    assert sum(r[1] for r in d["rows"]) < 6014
+    exact = session.preview(HEAVY, source_limit=None)
+    assert not exact.sampled and sum(r[1] for r in exact.to_dict()["rows"]) == 6014
+    streaming = session.preview({"steps": [ORDERS, {"type": "filter", "conditions": [
+        {"column": "status", "op": "=", "value": "completed"}]}]}, source_limit=1000)
+    assert not streaming.sampled  # row-by-row steps only read what LIMIT needs
+    assert not session.preview(HEAVY).sampled  # 6014 rows is below the default limit
+
+
+def test_sqlite_sources_sample_the_first_rows(da):
+    flow = {"steps": [{"type": "source", "connection": "shop_crm", "table": "customers"},
+                      {"type": "sort", "by": ["name"]}]}
+    p = api.preview_flow(da, flow, source_limit=100, limit=500)
+    assert p.sample["method"] == "first rows" and p.table.num_rows == 100 and "LIMIT 100" in p.sql
+
+
+def test_session_caches_compiles_and_schemas(da, monkeypatch):
+    session = api.PrepSession(da)
+    calls = {"columns": 0}
+    real = da.connections.columns
+
+    def counting(*args, **kwargs):
+        calls["columns"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(da.connections, "columns", counting)
+    first = session.compile(REGIONAL, 3)
+    assert session.compile(REGIONAL, 3) is first
+    relabelled = {**REGIONAL, "steps": [{**REGIONAL["steps"][0], "ui": {"x": 1}}, *REGIONAL["steps"][1:]]}
+    assert session.compile(relabelled, 3) is first  # canvas-only changes do not recompile
+    for step in range(1, 6):
+        session.compile(REGIONAL, step)
+    assert calls["columns"] == 2  # orders and customers, once each
+    changed = {**REGIONAL, "steps": [*REGIONAL["steps"][:2], {"type": "limit", "n": 3}]}
+    assert session.compile(changed)[-1].type == "limit"
+
+
+def test_count_after_rows(da):
+    session = api.PrepSession(da)
+    rows = session.preview({"steps": [ORDERS]}, count=False, limit=5)
+    assert rows.row_count is None
+    counted = session.count({"steps": [ORDERS]}).to_dict()
+    assert counted["row_count"] == 6014 and not counted["row_count_capped"] and counted["step_id"] == "s1"
+    capped = session.count({"steps": [ORDERS]}, cap=100).to_dict()
+    assert capped["row_count"] == 100 and capped["row_count_capped"]

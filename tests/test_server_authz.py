@@ -21,13 +21,17 @@ import re
 import sqlite3
 
 import pytest
+from dataask_server.app import ROUTES
+from dataask_server.endpoint import endpoints_of, implemented_methods
 
 from dataask_jupyter.dashboards import Role, Scope
 from dataask_jupyter.dashboards.roles import rank
-from dataask_server.app import ROUTES
-from dataask_server.endpoint import endpoints_of, implemented_methods
 from tests.server_fixtures import (  # noqa: F401  (fixtures)
-    as_user, build_world, dataask_home, jp_server_config, sqlite_only,
+    build_world,
+    fixture_as_user,
+    fixture_dataask_home,
+    fixture_jp_server_config,
+    fixture_sqlite_only,
 )
 
 USERS = ("anonymous", "blocked", "mallory", "vic", "ed", "alice")

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.server_fixtures import (  # noqa: F401  (fixtures)
-    as_user, build_world, dataask_home, jp_server_config, store_backend,
+    build_world,
+    fixture_as_user,
+    fixture_dataask_home,
+    fixture_jp_server_config,
+    fixture_store_backend,
 )
 
 pytestmark = pytest.mark.usefixtures("store_backend")
@@ -123,7 +127,7 @@ async def test_widgets_crud(as_user):
 
 
 async def test_datasets_crud(as_user):
-    alice, ed = as_user("alice"), as_user("ed")
+    ed = as_user("ed")
     world = await build_world(as_user)
     base = f"workspaces/{world['ws']}/datasets"
     assert [x["name"] for x in (await ed.ok("GET", base))["items"]] == ["items"]

@@ -9,7 +9,12 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from tests.server_fixtures import (  # noqa: F401  (fixtures)
-    as_user, auth, build_world, dataask_home, jp_server_config, sqlite_only,
+    auth,
+    build_world,
+    fixture_as_user,
+    fixture_dataask_home,
+    fixture_jp_server_config,
+    fixture_sqlite_only,
 )
 
 pytestmark = pytest.mark.usefixtures("sqlite_only")

@@ -12,7 +12,9 @@ import json
 import pytest
 
 from dataask_jupyter.config import Settings
-from tests.server_fixtures import dataask_home  # noqa: F401  (fixture)
+from tests.server_fixtures import (  # noqa: F401  (fixtures)
+    fixture_dataask_home,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,11 @@ import sqlite3
 import pytest
 
 from tests.server_fixtures import (  # noqa: F401  (fixtures)
-    as_user, build_world, dataask_home, jp_server_config, sqlite_only,
+    build_world,
+    fixture_as_user,
+    fixture_dataask_home,
+    fixture_jp_server_config,
+    fixture_sqlite_only,
 )
 
 pytestmark = pytest.mark.usefixtures("sqlite_only")

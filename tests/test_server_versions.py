@@ -13,7 +13,11 @@ from sqlalchemy import func, select
 from dataask_jupyter.errors import Conflict
 from dataask_jupyter.store import SQLWorkspaceRepository, open_store
 from tests.server_fixtures import (  # noqa: F401  (fixtures)
-    as_user, build_world, dataask_home, jp_server_config, store_backend,
+    build_world,
+    fixture_as_user,
+    fixture_dataask_home,
+    fixture_jp_server_config,
+    fixture_store_backend,
 )
 
 pytestmark = pytest.mark.usefixtures("store_backend")

@@ -39,7 +39,7 @@ def _head() -> str:
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 def store_url(request, tmp_path):
     """URL of a fresh, empty metadata store on each backend."""
     if request.param == "sqlite":

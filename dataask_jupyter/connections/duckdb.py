@@ -1,4 +1,9 @@
-"""DuckDB: files opened ``read_only``; team mode also turns external file/network access off."""
+"""DuckDB: files opened ``read_only``, with external file and network access off.
+
+Team mode allows no outside files at all. Personal mode allows the database file's own
+folder (views over Parquet files next to the database keep working) unless that folder
+holds DataAsk's store or key file.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +57,12 @@ class DuckDBConnector(Connector):
             backend = _PreconfiguredBackend.from_connection(raw)
         else:
             backend = ibis.duckdb.from_connection(raw)  # ibis sets the session time zone first
+            if not settings.team:
+                folder = path.parent if path is not None else None
+                protected = {p.resolve().parent for p in settings.protected_paths()}
+                if folder is not None and folder not in protected:
+                    raw.execute("SET allowed_directories = $dirs", {"dirs": [f"{folder}/"]})
+                raw.execute("SET enable_external_access = false")
             raw.execute("SET lock_configuration = true")
         return OpenedBackend(backend=backend, raw=raw, extra={"cursors": set()})
 

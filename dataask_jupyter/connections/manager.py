@@ -245,7 +245,7 @@ class ConnectionManager:
     # -- running -----------------------------------------------------------------------------
     def execute(
         self, name: str, sql: str, *, workspace: str = DEFAULT_WORKSPACE, max_rows: int | None = None,
-        timeout: float | None = None, check: bool = True,
+        timeout: float | None = None, check: bool = True, internal: bool = False,
     ) -> QueryResult:
         """Run one read-only statement on ``name``.
 
@@ -255,6 +255,9 @@ class ConnectionManager:
             Row cap (default and ceiling: ``Settings.max_rows``); ``truncated`` says if it bit.
         timeout
             Seconds before the query is cancelled server-side (default ``Settings.query_timeout``).
+        internal
+            For engine fetches (``%%federate`` intermediates): ``max_rows`` may exceed
+            ``Settings.max_rows``, which otherwise is the ceiling.
         check
             Run the read-only guard first. Only tests switch it off, to show that the
             database's own read-only session still refuses writes.
@@ -265,7 +268,9 @@ class ConnectionManager:
             from ..safety import assert_read_only
 
             assert_read_only(sql, dialect=connector.dialect)
-        cap = max_rows if max_rows is not None else self.settings.max_rows
+        cap = self.settings.max_rows if max_rows is None else max_rows
+        if not internal:
+            cap = min(cap, self.settings.max_rows)
         limit = timeout or self.settings.query_timeout
         started = time.perf_counter()
         fetched: FetchResult = self._call(

@@ -32,7 +32,9 @@ class ManagedSource:
 
     def fetch_arrow(self, sql: str, *, timeout: float | None = None, max_rows: int | None = None) -> pa.Table:
         cap = max_rows if max_rows is not None else self.manager.settings.max_fetch_rows
-        result = self.manager.execute(self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout)
+        result = self.manager.execute(
+            self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout, internal=True
+        )
         if result.truncated and max_rows is None:
             raise TooLarge(
                 f"'{self.name}' would send more than {cap:,} rows to the join.",

@@ -102,8 +102,10 @@ class Authorizer:
         elif scope is Scope.workspace_name:
             ws = self.repo.workspace_by_name(str(key))
         else:
-            ws = self.repo.workspace(int(key))
-        role = self.role_in(principal, ws.id) if ws is not None else None
+            ws, rows = self.repo.workspace_access(int(key), principal.name, sorted(principal.groups))
+            role = workspace_role(principal, rows) if ws is not None else None
+        if scope is not Scope.workspace:
+            role = self.role_in(principal, ws.id) if ws is not None else None
         if role is None:
             self._deny(principal, scope, key, ws.id if ws else None, minimum, "not_found")
             raise NotFound(_NOT_FOUND[scope])

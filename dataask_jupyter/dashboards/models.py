@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import UsageError
-
 from .roles import Level, PrincipalKind, Role
 
 MAX_WIDGETS = 500

@@ -55,7 +55,7 @@ def json_value(value):
 def _rows(table, max_rows: int) -> list[list]:
     table = table.slice(0, max_rows)
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return [[json_value(v) for v in row] for row in zip(*cols)] if cols else []
+    return [[json_value(v) for v in row] for row in zip(*cols, strict=True)] if cols else []
 
 
 class _TTLCache:

@@ -7,20 +7,43 @@ a 409 :class:`~dataask_jupyter.errors.Conflict` with nothing written.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from ..errors import Forbidden, NotFound, UsageError
 from ..store.workspace_records import DashboardQuery, DashboardRec
 from .access import Authorizer, Grant, Scope
 from .events import EventBus, make_event
 from .models import (
-    CloneIn, DashboardCreate, DashboardDoc, DashboardFields, DashboardFilter, DashboardOut, DashboardPatch,
-    DashboardSummary, DashboardUpdate, DiffOut, PermissionIn, PermissionOut, VersionDetail, VersionOut,
-    VersionRef, Widget, WidgetCreate, WidgetIn, WidgetOut, WidgetUpdate, new_widget_id, validated,
+    CloneIn,
+    DashboardCreate,
+    DashboardDoc,
+    DashboardFields,
+    DashboardFilter,
+    DashboardOut,
+    DashboardPatch,
+    DashboardSummary,
+    DashboardUpdate,
+    DiffOut,
+    PermissionIn,
+    PermissionOut,
+    VersionDetail,
+    VersionOut,
+    VersionRef,
+    Widget,
+    WidgetCreate,
+    WidgetIn,
+    WidgetOut,
+    WidgetUpdate,
+    new_widget_id,
+    validated,
 )
 from .queries import QueryChecker
 from .roles import Level, PrincipalKind, Role, can_grant, rank
 from .templates import instantiate
 from .versions import diff_documents
 
+LIST_CACHE_ENTRIES = 256
 _WIDGET_FIELDS = ("kind", "title", "query", "spec", "options", "position")
 
 
@@ -55,6 +78,8 @@ class Dashboards:
     def __init__(self, repo, authz: Authorizer, events: EventBus, queries: QueryChecker, workspaces) -> None:
         self.repo, self.authz, self.events, self.queries = repo, authz, events, queries
         self.workspaces = workspaces
+        self._list_cache: OrderedDict[DashboardQuery, tuple] = OrderedDict()
+        self._list_lock = threading.Lock()
 
     def _publish(self, kind: str, g: Grant, rec: DashboardRec | None = None, **fields) -> None:
         dash = rec or g.dashboard
@@ -75,17 +100,35 @@ class Dashboards:
         return dashboard_out(rec, g.level)
 
     # -- listing, creating, reading -----------------------------------------------------------
-    def list(self, g: Grant, f: DashboardFilter) -> list[DashboardSummary]:
-        """Dashboards of the grant's workspace that the caller can see."""
-        recs = self.repo.dashboards(DashboardQuery(workspace_ids=(g.workspace.id,), q=f.q, tag=f.tag,
-                                                   folder_id=f.folder_id, owner=f.owner, limit=f.limit,
-                                                   offset=f.offset))
+    def list(self, g: Grant, f: DashboardFilter) -> list[dict]:
+        """Dashboards of the grant's workspace that the caller can see, as JSON-ready dicts.
+
+        The unfiltered listing is cached per workspace and filter, keyed by the store's
+        change stamp (read on every call, so saves from other processes are seen at once);
+        what each caller may see is decided per call.
+        """
+        query = DashboardQuery(workspace_ids=(g.workspace.id,), q=f.q, tag=f.tag, folder_id=f.folder_id,
+                               owner=f.owner, limit=f.limit, offset=f.offset)
+        stamp = self.repo.dashboards_stamp(g.workspace.id)
+        with self._list_lock:
+            hit = self._list_cache.get(query)
+        if hit is None or hit[0] != stamp:
+            recs = self.repo.dashboards(query)
+            hit = (stamp, [(d.id, d.private, d.owner) for d in recs],
+                   [DashboardSummary.model_validate(d).model_dump(mode="json") for d in recs])
+            with self._list_lock:
+                self._list_cache[query] = hit
+                self._list_cache.move_to_end(query)
+                while len(self._list_cache) > LIST_CACHE_ENTRIES:
+                    self._list_cache.popitem(last=False)
+        _, keys, dumped = hit
         who = g.principal
-        hidden = [d.id for d in recs if d.private and d.owner != who.name]
-        if hidden and g.role != Role.admin:
-            granted = self.repo.matching_grants(who.name, sorted(who.groups), hidden)
-            recs = [d for d in recs if d.id not in hidden or d.id in granted]
-        return [DashboardSummary.model_validate(d) for d in recs]
+        hidden = [did for did, private, owner in keys if private and owner != who.name]
+        if not hidden or g.role == Role.admin:
+            return list(dumped)
+        granted = self.repo.matching_grants(who.name, sorted(who.groups), hidden)
+        gone = set(hidden) - set(granted)
+        return [d for (did, _, _), d in zip(keys, dumped, strict=True) if did not in gone]
 
     def create(self, g: Grant, body: DashboardCreate) -> DashboardOut:
         """A new dashboard owned by the caller, from ``body.template`` plus ``body.widgets``."""

@@ -13,9 +13,24 @@ from ..store.workspace_records import DashboardQuery
 from .access import Authorizer, Grant, Scope
 from .events import EventBus, make_event
 from .models import (
-    AuditFilter, AuditOut, DashboardSummary, DatasetIn, DatasetOut, DatasetUpdate, FolderIn, FolderOut,
-    FolderUpdate, MemberIn, MemberOut, MemberUpdate, RecentFilter, RecentOut, SearchFilter, WorkspaceCreate,
-    WorkspaceOut, WorkspaceUpdate,
+    AuditFilter,
+    AuditOut,
+    DashboardSummary,
+    DatasetIn,
+    DatasetOut,
+    DatasetUpdate,
+    FolderIn,
+    FolderOut,
+    FolderUpdate,
+    MemberIn,
+    MemberOut,
+    MemberUpdate,
+    RecentFilter,
+    RecentOut,
+    SearchFilter,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
 )
 from .queries import QueryChecker
 from .roles import Principal, PrincipalKind, Role, can_grant

@@ -4,7 +4,9 @@ Pushing SQL down is only worth it when the source computes exactly what DuckDB w
 Known differences handled here:
 
 * SQLite ``LIKE`` is case-insensitive, its dates are ISO text (a DATE may only be
-  compared with a DATE), and it lacks many functions sqlglot still emits.
+  compared with a DATE), it lacks many functions sqlglot still emits, folds case for
+  ASCII only, truncates where DuckDB rounds, and runs correlated subqueries as nested
+  loops (a cost rule: DuckDB decorrelates them).
 * MySQL/MariaDB's default collations compare, group, sort and de-duplicate text
   case- and trailing-space-insensitively: nothing touching text in those positions
   is pushed.
@@ -20,7 +22,7 @@ from __future__ import annotations
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import SqlglotError
 
-__all__ = ["NotPushable", "duckdb_type", "is_char", "prepare", "render"]
+__all__ = ["NotPushable", "correlated", "duckdb_type", "is_char", "prepare", "render"]
 
 T = exp.DataType.Type
 
@@ -226,7 +228,17 @@ def _postgres_rules(node: exp.Expression) -> None:
             target.replace(_collate_c(target))
 
 
+def correlated(node: exp.Expression) -> bool:
+    """Whether ``node`` references a table alias defined outside it (aliases must be unique)."""
+    defined = {a.name for a in node.find_all(exp.TableAlias)}
+    defined |= {c.alias_or_name for c in node.find_all(exp.CTE)}
+    return any(c.table and c.table not in defined for c in node.find_all(exp.Column))
+
+
 def _sqlite_rules(node: exp.Expression) -> None:
+    for sub in node.find_all(exp.Select):
+        if sub is not node and correlated(sub):
+            raise NotPushable("SQLite runs correlated subqueries as nested loops")
     missing = tuple(c for c in (getattr(exp, n, None) for n in _SQLITE_MISSING) if c)
     _no_date_arithmetic(node, "sqlite")
     for sub in node.walk():

@@ -17,6 +17,9 @@ Rules (each keeps the statement's meaning; when unsure nothing is pushed):
   move into it; conjuncts over the left side, and RIGHT/FULL joins' conjuncts, stay.
 * SEMI/ANTI/ASOF/LATERAL joins keep every row of the first table, so only WHERE
   conjuncts over that table are pushed; POSITIONAL joins get no filters at all.
+* ``(A AND B) OR (A AND C)`` is first rewritten to ``A AND (B OR C)``; an OR over
+  several tables also yields a weaker pre-filter per table (``a.x = 1 OR a.x = 3``) that
+  is pushed while the OR itself stays in DuckDB.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from .dialects import COMPARISONS
+from .dialects import COMPARISONS, NotPushable, prepare
 
-__all__ = ["JoinPlanning", "Pending", "aliases_in", "conjuncts"]
+__all__ = ["JoinPlanning", "Pending", "aliases_in", "conjuncts", "disjuncts", "factor_or", "implied_filter"]
 
 
 @dataclass
@@ -64,6 +67,60 @@ def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
 def aliases_in(node: exp.Expression) -> set[str]:
     """Table qualifiers of all columns under ``node``."""
     return {c.table for c in node.find_all(exp.Column) if c.table}
+
+
+def disjuncts(node: exp.Expression) -> list[exp.Expression]:
+    """Split an OR tree (parentheses included) into its disjuncts."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Or):
+        return disjuncts(node.this) + disjuncts(node.expression)
+    return [node]
+
+
+def _or(parts: list[exp.Expression]) -> exp.Expression:
+    return exp.or_(*[exp.paren(p, copy=False) for p in parts], copy=False)
+
+
+def factor_or(cond: exp.Expression) -> list[exp.Expression]:
+    """``(A AND B) OR (A AND C)`` -> ``[A, B OR C]`` (exact in SQL's three-valued logic).
+
+    Pulls conjuncts common to every disjunct out of an OR so that join keys and filters
+    hidden in TPC-H-style ``OR`` blocks become ordinary conjuncts.
+    """
+    parts = disjuncts(cond)
+    if len(parts) < 2:
+        return [cond]
+    keyed = [{c.sql("duckdb"): c for c in conjuncts(p)} for p in parts]
+    common = [k for k in keyed[0] if all(k in other for other in keyed[1:])]
+    if not common:
+        return [cond]
+    out = [keyed[0][k].copy() for k in common]
+    rests = []
+    for ks in keyed:
+        remaining = [c.copy() for k, c in ks.items() if k not in common]
+        if not remaining:  # A OR (A AND B) is A
+            return out
+        rests.append(_and(remaining))
+    return [*out, _or(rests)]
+
+
+def implied_filter(cond: exp.Expression, allowed: set[str]) -> exp.Expression | None:
+    """The weaker filter over ``allowed`` tables that an OR implies, or None.
+
+    From ``(a.x = 1 AND b.y = 2) OR (a.x = 3 AND b.y = 4)`` it gives ``a.x = 1 OR a.x = 3``
+    for ``{"a"}``. The OR itself must still be evaluated; this only pre-filters.
+    """
+    parts = disjuncts(cond)
+    if len(parts) < 2:
+        return None
+    pieces = []
+    for part in parts:
+        mine = [c.copy() for c in conjuncts(part) if aliases_in(c) and aliases_in(c) <= allowed]
+        if not mine:
+            return None
+        pieces.append(_and(mine))
+    return _or(pieces)
 
 
 def _and(parts: list[exp.Expression]) -> exp.Expression | None:
@@ -118,12 +175,35 @@ class JoinPlanning:
         if not all(_simple_join(j) for j in joins) or not isinstance(items[0], (exp.Table, exp.Subquery)):
             self._push_first_item_filters(select, items, joins)
             return
+        self._factor_ors(select, joins)
         if self.level == "full" and len(items) > 1:
             if all(not _side(j) for j in joins):
                 self._group_inner(select)
             else:
                 self._group_prefix(select)
         self._push_single_filters(select)
+
+    @staticmethod
+    def _factor_ors(select: exp.Select, joins: list[exp.Join]) -> None:
+        where = conjuncts(select.args.get("where"))
+        factored = [f for c in where for f in factor_or(c)]
+        if len(factored) != len(where) or any(a is not b for a, b in zip(factored, where, strict=False)):
+            select.set("where", exp.Where(this=_and(factored)))
+        for join in joins:
+            on = conjuncts(join.args.get("on"))
+            factored = [f for c in on for f in factor_or(c)]
+            if len(factored) != len(on) or any(a is not b for a, b in zip(factored, on, strict=False)):
+                join.set("on", _and(factored))
+
+    def _implied(self, cond: exp.Expression, allowed: set[str], source: str) -> exp.Expression | None:
+        """A pushable pre-filter for ``allowed`` implied by an OR conjunct (quietly None)."""
+        implied = implied_filter(cond, allowed)
+        if implied is None:
+            return None
+        try:
+            return prepare(implied, self.dialect_of[source], filter_only=True)
+        except NotPushable:
+            return None
 
     # -- same-source joins --------------------------------------------------------------
     def _physical(self, node: exp.Expression) -> str | None:
@@ -176,6 +256,10 @@ class JoinPlanning:
                     if fixed is not None:
                         conds.append(fixed)
                         pool.remove(cond)
+            for cond in pool:  # pre-filters implied by ORs that reach beyond the group
+                implied = self._implied(cond, mine, source)
+                if implied is not None:
+                    conds.append(implied)
             ordered = self._join_order(members, conds)
             label = "_".join(members)
             name = self.temp_name(source, "join")
@@ -325,6 +409,11 @@ class JoinPlanning:
         keep = [c for c in where if not push(c, singles, nullable)]
         if len(keep) != len(where):
             select.set("where", exp.Where(this=_and(keep)) if keep else None)
+        for cond in keep:  # pre-filters implied by ORs over several tables
+            for alias in (aliases_in(cond) & singles) - nullable:
+                implied = self._implied(cond, {alias}, self.source_of(alias))
+                if implied is not None:
+                    self.filters.setdefault(alias, []).append(implied)
         for i, join in enumerate(joins, start=1):
             side = _side(join)
             if side in ("RIGHT", "FULL"):

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from .catalog import TableRef
-from .dialects import NotPushable, is_char, prepare
+from .dialects import NotPushable, correlated, is_char, prepare
 from .joins import JoinPlanning, Pending, aliases_in, conjuncts
 
 __all__ = ["Pending", "Walker", "aliases_in", "conjuncts"]
@@ -116,12 +116,7 @@ class Walker(JoinPlanning):
             found.add(RESIDUAL)
         return found
 
-    @staticmethod
-    def correlated(node: exp.Expression) -> bool:
-        """Whether ``node`` references a table alias defined outside it."""
-        defined = {a.name for a in node.find_all(exp.TableAlias)}
-        defined |= {c.alias_or_name for c in node.find_all(exp.CTE)}
-        return any(c.table and c.table not in defined for c in node.find_all(exp.Column))
+    correlated = staticmethod(correlated)
 
     def _cte_deps(self, node: exp.Expression) -> list[tuple[str, exp.Expression]]:
         """Outer CTEs ``node`` needs, dependencies first."""

@@ -1,5 +1,21 @@
 """Questions in plain language to SQL over one or several databases (the core of ``%%ask``).
 
+Wiring (what ``%%ask``, ``dataask ask`` and ``dataask eval`` call)::
+
+    asker = Asker.from_dataask(da, workspace="default",
+                               run_federated=lambda sql: federator.run(sql, sources=...),
+                               knowledge=store_backed_knowledge)      # a KnowledgeStore
+    result = asker.ask("Which 5 regions had the highest revenue in 2024?",
+                       connections=None, engine=None, explain=False, run=True,
+                       conversation=conversation)                     # -> AskResult
+    result.to_dict()            # the CLI --json shape
+    conversation.to_records()   # rows for the metadata store
+    report = evaluate(asker, open("questions.jsonl"), connection=None)
+    print(report.summary())
+
+``NotUnderstood`` / ``NeedsClarification`` (both ``UsageError``) mean nothing ran: print
+``str(err)`` (``err.to_dict()`` carries ``unmapped_words`` / ``candidates``) and exit 1.
+
 Entry points
 ------------
 :class:`Asker`

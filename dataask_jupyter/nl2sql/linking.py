@@ -238,6 +238,14 @@ class SchemaIndex:
                 break
         return out
 
+    def initials(self, words: Sequence[str]) -> list[Target]:
+        """``san francisco`` -> tables/columns named with ``sf``: the initials of a multi-word phrase."""
+        key = "".join(w[0] for w in words if w)
+        if len(key) < 2 or key not in self.words:
+            return []
+        return [Target(t.kind, t.table, t.column, t.value, t.columns, round(t.score * 0.8, 3), f"initials {key}")
+                for t in self.exact.get(key, []) + self.partial.get(key, []) if t.kind in ("table", "column")]
+
     def value_prefix(self, words: Sequence[str]) -> bool:
         """Whether ``words`` start some stored value (to keep extending a multi-word span)."""
         key = phrase_key(words)

@@ -8,9 +8,7 @@ groupings of the previous draft.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
-
+from .draft import Cond, Dim, Draft, Measure, merge_follow_up
 from .lexicon import (
     BUCKET_ADJECTIVES,
     FOLLOW_UP_ADD,
@@ -23,85 +21,22 @@ from .lexicon import (
 from .linking import Mention, SchemaIndex, Target
 from .spans import Span, scan
 from .text import Token, tokenize
-from .timeexpr import TimeExpr
 
 __all__ = ["Cond", "Dim", "Draft", "Measure", "merge_follow_up", "parse_question"]
 
 
-@dataclass
-class Measure:
-    """An aggregate asked for. ``mention`` None means counting rows."""
-
-    agg: str | None
-    mention: Mention | None = None
-    word: str | None = None
-    from_superlative: bool = False
-
-
-@dataclass
-class Dim:
-    """A grouping: a mention (column or entity table) and/or a time bucket."""
-
-    mention: Mention | None = None
-    bucket: str | None = None
-    alt: Mention | None = None  # schema reading of a bucket word ("year" column)
-
-
-@dataclass
-class Cond:
-    """A condition: a stored value, a comparison with numbers, or a count of related rows."""
-
-    kind: str  # "value" | "compare" | "count" | "null"
-    mention: Mention | None
-    op: str = "="
-    numbers: list[float] = field(default_factory=list)
-    prep: str | None = None  # the word before a value ("from JFK", "to LAX")
-
-
-@dataclass
-class Draft:
-    """What a question asks, before tables are chosen (see module docstring)."""
-
-    question: str
-    measures: list[Measure] = field(default_factory=list)
-    dims: list[Dim] = field(default_factory=list)
-    conds: list[Cond] = field(default_factory=list)
-    times: list[TimeExpr] = field(default_factory=list)
-    others: list[Mention] = field(default_factory=list)
-    subject: Mention | None = None
-    compare: bool = False
-    share: bool = False
-    order: str | None = None
-    order_hint: tuple[str, ...] = ()
-    order_mention: Mention | None = None
-    limit: int | None = None
-    singular_rank: bool = False
-    asks_list: bool = False
-    unknown: list[str] = field(default_factory=list)
-    follow_up: bool = False
-    follow_add: bool = False
-    row_count: bool = False
-    asks_list_rows: bool = False
-
-    def mentions(self) -> list[Mention]:
-        out = [m.mention for m in self.measures if m.mention] + [d.mention for d in self.dims if d.mention]
-        out += [c.mention for c in self.conds if c.mention] + self.others
-        if self.subject is not None:
-            out.append(self.subject)
-        if self.order_mention is not None:
-            out.append(self.order_mention)
-        return out
-
-    @property
-    def is_modifier_only(self) -> bool:
-        """Nothing of its own to measure or list: only groupings, conditions, time or ranking."""
-        return not self.measures and self.subject is None and not any(
-            not m.is_value for m in self.others) and not self.row_count
-
-
-def _measure_like(m: Mention) -> bool:
-    return any(t.kind == "product" or (t.kind == "column" and t.how.startswith("synonym")) for t in m.targets[:2]) \
-        or m.best.kind == "product"
+def _measure_like(m: Mention, index: SchemaIndex | None = None) -> bool:
+    """A word standing for an amount: price x quantity, or a synonym of a numeric, non-key, non-year column."""
+    def amount(t: Target) -> bool:
+        if t.kind == "product":
+            return True
+        if t.kind != "column" or not t.how.startswith("synonym"):
+            return False
+        if index is None:
+            return True
+        col = index.catalog.tables[t.table].columns[t.column]
+        return col.kind == "number" and not col.is_key and col.words[-1:] != ("year",)
+    return any(amount(t) for t in m.targets[:2]) or m.best.kind == "product"
 
 
 def _numeric_column(m: Mention, index: SchemaIndex) -> bool:
@@ -143,6 +78,10 @@ def _prev(spans: list[Span], i: int, skip=("filler",)) -> Span | None:
         if s.kind not in skip:
             return s
     return None
+
+
+_TIME_UNITS = {"second": "second", "sec": "second", "minute": "minute", "min": "minute", "hour": "hour",
+               "hr": "hour", "day": "day", "week": "week"}
 
 
 def _prep(tokens: list[Token], m: Mention) -> str | None:
@@ -230,8 +169,11 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
         if k == "bucket":
             prev = _prev(spans, i)
             standalone = phrase(s.text.lower()) in BUCKET_ADJECTIVES or s.value == "auto"
-            if group or standalone or (prev is not None and prev.kind in ("list", "number")):
+            ranking = d.order is not None and not d.dims and s.value != "day"  # "lowest revenue month"
+            if group or standalone or ranking or (prev is not None and prev.kind in ("list", "number")):
                 d.dims.append(Dim(None, s.value, s.mention))
+                if ranking and not group and not standalone:
+                    d.singular_rank = not tokens[s.end - 1].low.endswith("s")
                 if prev is not None and prev.kind == "list":
                     which_at = len(d.dims) - 1
                     d.singular_rank = not tokens[s.end - 1].low.endswith("s")
@@ -267,7 +209,8 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
                         d.conds[-1].numbers.append(s.value)
                         cmp = None
                         continue
-                    d.conds.append(Cond("compare", None, "between", [s.value]))
+                    target = d.others.pop() if d.others and _numeric_column(d.others[-1], index) else None
+                    d.conds.append(Cond("compare", target, "between", [s.value]))
                     continue
                 target = None
                 if nxt is not None and nxt.kind == "mention" and (nxt.mention.is_table or _numeric_column(nxt.mention, index)):
@@ -276,7 +219,12 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
                 elif d.others and _numeric_column(d.others[-1], index):
                     target = d.others.pop()
                 kind = "count" if target is not None and target.is_table else "compare"
-                d.conds.append(Cond(kind, target, cmp, [s.value]))
+                unit = None
+                if nxt is not None and nxt.kind in ("unknown", "filler", "bucket") and \
+                        tokens[nxt.start].key in _TIME_UNITS:
+                    unit = _TIME_UNITS[tokens[nxt.start].key]
+                    nxt.kind = "consumed"
+                d.conds.append(Cond(kind, target, cmp, [s.value], unit=unit))
                 cmp = None
                 continue
             if prev is not None and (prev.kind == "top" or (prev.kind == "list" and which_at == -1)
@@ -310,7 +258,7 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
         if group and m.is_value and i > 0 and spans[i - 1].kind == "group":
             group = False  # "books by Japanese authors": who, not a grouping
         if group:
-            if (_measure_like(m) or _numeric_column(m, index)) and not d.measures and agg is None \
+            if (_measure_like(m, index) or _numeric_column(m, index)) and not d.measures and agg is None \
                     and (d.order or d.limit) and not m.is_value:
                 d.measures.append(Measure(None, m, word=m.text, from_superlative=True))
                 group = False
@@ -330,7 +278,7 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
                     and not nxt.mention.is_table and not nxt.mention.is_value:
                 d.subject = d.subject or m  # "average order amount": order qualifies amount
                 continue
-            if m.is_value and a == "count":
+            if m.is_value:  # "total renewables generation": a condition, the measure comes next
                 d.conds.append(Cond("value", m, "!=" if neg else "=", prep=_prep(tokens, m)))
                 neg = False
                 continue
@@ -379,7 +327,7 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
         for m in list(d.others):
             if m.ranked:
                 continue
-            if _measure_like(m) or (_numeric_column(m, index) and (d.dims or d.compare)):
+            if _measure_like(m, index) or (_numeric_column(m, index) and (d.dims or d.compare)):
                 d.measures.append(Measure(None, m, word=m.text))
                 d.others.remove(m)
                 break
@@ -403,6 +351,17 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
         if texts:
             d.others.remove(texts[0])
             d.dims.append(Dim(texts[0]))
+    if not d.measures and d.subject is None and d.dims and any(d_.bucket for d_ in d.dims):
+        dated = [m for m in d.others if m.best.kind == "column"
+                 and index.catalog.tables[m.best.table].columns[m.best.column].temporal]
+        if dated:  # "signups by month": count the rows, bucketed on that date column
+            d.measures.append(Measure("count", None, word=dated[0].text))
+    if d.order and not d.measures and not d.order_hint and not d.order_mention:
+        entity = next((x.mention for x in d.dims if x.mention is not None and x.mention.is_table), None) \
+            or next((m for m in d.others if m.ranked and m.is_table), None)
+        facts = _referencing(entity, index) if entity is not None else None
+        if facts is not None:  # "which 3 books were borrowed the most": count the rows that refer to them
+            d.measures.append(Measure("count", facts, word=facts.text, from_superlative=True))
     if not d.measures and d.subject is not None and (d.dims or d.compare) and not d.asks_list_rows:
         d.measures.append(Measure("count", None, word=d.subject.text))  # "orders per month": count them
     ranked = [m for m in d.others if m.ranked]
@@ -429,6 +388,16 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
         d.follow_up = True
 
 
+def _referencing(entity: Mention, index: SchemaIndex) -> Mention | None:
+    """A mention of the one table whose rows refer to ``entity``'s table (its fact table), if unique."""
+    key = entity.best.table
+    tables = sorted({r.from_table for r in index.catalog.relationships if r.to_table == key and r.from_table != key})
+    if len(tables) != 1:
+        return None
+    return Mention(-1, -1, index.catalog.tables[tables[0]].name.replace("_", " "),
+                   [Target("table", tables[0], score=1.0, how=f"rows referring to {'.'.join(key)}")])
+
+
 def _hint_mention(d: Draft, index: SchemaIndex) -> Mention | None:
     """A mention standing for an adjective's quantity ("most expensive" -> price columns)."""
     targets = []
@@ -447,38 +416,3 @@ def _hint_mention(d: Draft, index: SchemaIndex) -> Mention | None:
         return None
     targets.sort(key=lambda t: (-t.score, t.label))
     return Mention(-1, -1, d.order_hint[0], targets)
-
-
-def merge_follow_up(new: Draft, previous: Draft) -> Draft:
-    """Apply a follow-up (``now by month``, ``only for Europe``, ``what about 2023``) to the previous draft."""
-    merged = copy.copy(previous)
-    merged.question = f"{previous.question} | {new.question}"
-    merged.unknown = list(new.unknown)
-    merged.follow_up = True
-    if new.measures:
-        merged.measures = list(new.measures)
-    if new.dims:
-        merged.dims = (list(previous.dims) + list(new.dims)) if new.follow_add else list(new.dims)
-    if new.times:
-        merged.times = list(new.times)
-        merged.compare = new.compare or (previous.compare and len(new.times) > 1)
-    elif new.compare:
-        merged.compare = True
-    conds = list(previous.conds)
-    for c in new.conds:
-        if c.kind == "value" and c.mention is not None:
-            col = (c.mention.best.table, c.mention.best.column)
-            conds = [o for o in conds if not (o.kind == "value" and o.mention is not None
-                                               and (o.mention.best.table, o.mention.best.column) == col)]
-        conds.append(c)
-    merged.conds = conds
-    if new.order is not None or new.limit is not None:
-        merged.order = new.order or previous.order
-        merged.limit = new.limit if new.limit is not None else previous.limit
-        merged.order_hint = new.order_hint or previous.order_hint
-    if new.share:
-        merged.share = True
-    merged.others = list(previous.others) + [m for m in new.others if not m.is_table]
-    if new.subject is not None:
-        merged.subject = new.subject
-    return merged

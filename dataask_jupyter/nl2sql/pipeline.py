@@ -9,13 +9,14 @@ at most ``max_attempts`` tries) -> chart and insights.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
 
-from ..errors import DataAskError, UnsafeSQL
+from ..errors import DataAskError, SourceError, UnsafeSQL
 from .base import Engine, Generation, GenerationRequest
 from .charts import choose_chart
 from .errors import FederationUnavailable, GenerationFailed, SchemaCheckFailed
@@ -91,6 +92,7 @@ class Asker:
         self.max_rows = max_rows or (self.settings.max_rows if self.settings is not None else 100_000)
         self.timeout = timeout or (self.settings.query_timeout if self.settings is not None else 30.0)
         self._catalog = catalog
+        self._lock = threading.RLock()
         self.offline = OfflineEngine()
 
     @classmethod
@@ -100,21 +102,36 @@ class Asker:
 
     # -- schema ----------------------------------------------------------------------------------
     def catalog(self, connections: Sequence[str] | None = None) -> SchemaCatalog:
-        """The workspace catalog (built once), or its subset for ``connections``."""
-        if self._catalog is None:
-            self._catalog = SchemaCatalog.from_manager(self.manager, self.workspace, timeout=self.timeout)
-        if connections:
+        """The workspace catalog (built once, with guarded queries), or its subset for ``connections``.
+
+        Raises
+        ------
+        ConnectionNotFound
+            A name in ``connections`` is not a connection of the workspace.
+        SourceError
+            A connection's schema could not be read (or it has no tables).
+        """
+        with self._lock:
+            if self._catalog is None:
+                self._catalog = SchemaCatalog.from_manager(self.manager, self.workspace, timeout=self.timeout)
+            if not connections:
+                return self._catalog
             missing = [c for c in connections if c not in self._catalog.connections]
             if missing:
-                self._catalog = SchemaCatalog.from_manager(self.manager, self.workspace, timeout=self.timeout)
                 for name in missing:
                     self.manager.record(name, self.workspace)  # unknown name -> ConnectionNotFound
+                self._catalog = SchemaCatalog.from_manager(self.manager, self.workspace, timeout=self.timeout)
+                still = [c for c in connections if c not in self._catalog.connections]
+                if still:
+                    why = "; ".join(n for n in self._catalog.notes if n.split(":")[0] in still)
+                    raise SourceError(f"No tables could be read from {', '.join(still)}."
+                                      + (f" ({why})" if why else ""))
             return self._catalog.subset(connections)
-        return self._catalog
 
     def refresh_schema(self) -> None:
         """Forget the cached catalog (after connections or tables changed)."""
-        self._catalog = None
+        with self._lock:
+            self._catalog = None
 
     # -- engines -----------------------------------------------------------------------------------
     def engine(self, engine: str | Engine | None = None) -> Engine:
@@ -143,8 +160,8 @@ class Asker:
         engine
             See :meth:`engine`.
         explain
-            Keep (it is always recorded) and return detailed stage notes; the flag only
-            matters for :meth:`AskResult.to_dict`.
+            Show the stage notes (always recorded in ``explanation``) in the HTML display and
+            include them in :meth:`AskResult.to_dict`.
         run
             False: generate and validate only.
         conversation
@@ -249,7 +266,7 @@ class Asker:
             timings={"retrieve": stages["retrieve"], "generate": stages["generate"] + stages["validate"],
                      "execute": stages["execute"], "total": stages["total"]},
             attempts=len(log), explanation=[f"intent: {gen.intent}"] + notes, attempt_log=log,
-            stage_timings=stages, intent=gen.intent, dialect=gen.dialect,
+            stage_timings=stages, intent=gen.intent, dialect=gen.dialect, explain=explain,
         )
         if conversation is not None:
             conversation.add(result, gen.state)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .dialects import bucket_sql, literal, quote_ident
 from .plan import ColRef, MeasureSpec, Period, QuerySpec, reach
+from .resolve_time import period_tag
 from .schema import SchemaCatalog
 
 __all__ = ["Rendered", "render"]
@@ -196,9 +197,7 @@ def _is_time(catalog: SchemaCatalog, ref: ColRef) -> bool:
 
 
 def _tag(p: Period) -> str:
-    from .resolve import _period_tag
-
-    return _period_tag(p)
+    return period_tag(p)
 
 
 def _num(x: float):

@@ -9,31 +9,27 @@ takes its best reachable meaning. Two different meanings with the same score rai
 
 from __future__ import annotations
 
-import datetime as dt
-
+from .draft import Draft
 from .errors import NeedsClarification, NotUnderstood
 from .lexicon import DEFAULT_SUM_WORDS, PREPOSITION_HINTS, RATIO_WORDS
 from .linking import Mention, SchemaIndex, Target
-from .parse import Draft
 from .plan import (
     ColRef,
     CountFilter,
     DimSpec,
     FilterSpec,
     MeasureSpec,
-    Period,
     QuerySpec,
     Reach,
     reach,
 )
+from .resolve_time import apply_time, auto_bucket, period_tag, time_column
 from .schema import SchemaCatalog, TableInfo
 from .text import norm
-from .timeexpr import TimeExpr, resolve_range
 
 __all__ = ["resolve"]
 
 Key = tuple[str, str]
-_TIME_NAMES = ("date", "time", "timestamp", "created", "day", "at", "on")
 
 
 class _Ctx:
@@ -144,7 +140,7 @@ def resolve(d: Draft, catalog: SchemaCatalog, index: SchemaIndex) -> QuerySpec:
     _measures(d, ctx, spec)
     _dims(d, ctx, spec)
     _conds(d, ctx, spec)
-    _time(d, ctx, spec)
+    apply_time(d, ctx, spec)
     _ordering(d, ctx, spec)
     for m in d.others:  # context words must at least be reachable
         if ctx.pick(m, strict=False) is None:
@@ -198,6 +194,8 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
         synonym = t.how.startswith("synonym") or t.how.startswith("abbreviation") or t.how == "acronym"
         if agg in (None,) or (agg == "count" and col.kind == "text"):
             agg = "count_distinct" if agg == "count" else _default_agg(col.words, m.word)
+        if agg == "count" and col.kind == "number" and not col.is_key and set(col.words) & DEFAULT_SUM_WORDS:
+            agg = "sum"  # "how many passengers": add up a column that already counts things
         if agg == "count" and col.kind != "text":
             agg = "count_col"
         if agg == "count_distinct" and col.kind != "text" and col.kind != "number" and not col.temporal:
@@ -232,10 +230,10 @@ def _dims(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
                         spec.dims.append(DimSpec(ColRef(t.table, t.column), None, t.column))
                         continue
                     col = ColRef(t.table, t.column)
-            col = col or _time_column(d, ctx)
+            col = col or time_column(d, ctx)
             if col is None:
                 raise NotUnderstood(f"There is no date column to group by {dim.bucket}.", unmapped_words=[dim.bucket])
-            bucket = dim.bucket if dim.bucket != "auto" else _auto_bucket(ctx, col)
+            bucket = dim.bucket if dim.bucket != "auto" else auto_bucket(ctx, col)
             info = ctx.table(col.table).columns[col.column]
             if not info.temporal:  # an integer year column
                 spec.dims.append(DimSpec(col, None, col.column))
@@ -296,14 +294,17 @@ def _conds(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
                 grouped[key] = FilterSpec(ref, c.op, [t.value])
                 spec.filters.append(grouped[key])
             continue
-        if c.kind == "count":
-            child = ctx.catalog.tables  # the counted table must refer to the base
-            target = c.mention.best.table
-            rel = next((r for r in ctx.catalog.relationships if r.from_table == target and r.to_table == ctx.base), None)
+        if c.kind == "count":  # the counted table must refer to the base
+            rel = None
+            for t in c.mention.of_kind("table"):
+                rel = next((r for r in ctx.catalog.relationships if r.from_table == t.table
+                            and r.to_table == ctx.base), None)
+                if rel is not None:
+                    break
             if rel is None:
                 raise NotUnderstood(f"'{c.mention.text}' does not refer to {'.'.join(ctx.base)}.",
                                     unmapped_words=[c.mention.text])
-            del child
+            target = rel.from_table
             spec.count_filters.append(CountFilter(ColRef(ctx.base, rel.to_column), ColRef(target, rel.from_column),
                                                   c.op, c.numbers[0]))
             continue
@@ -315,7 +316,21 @@ def _conds(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
         else:
             ref = _default_numeric(d, ctx, spec)
         op = c.op if len(c.numbers) == 1 or c.op != "between" else "between"
-        spec.filters.append(FilterSpec(ref, op, [_num(n) for n in c.numbers]))
+        factor = _unit_factor(c.unit, ctx.table(ref.table).columns[ref.column].words)
+        if factor != 1.0:
+            spec.notes.append(f"{c.numbers[0]:g} {c.unit}(s) = {c.numbers[0] * factor:g} in {ref.column}")
+        spec.filters.append(FilterSpec(ref, op, [_num(n * factor) for n in c.numbers]))
+
+
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+def _unit_factor(unit: str | None, col_words: tuple[str, ...]) -> float:
+    """Convert ``over 2 hours`` to the unit a column is named in (``delay_minutes`` -> 120)."""
+    if not unit:
+        return 1.0
+    col_unit = next((u for u in _SECONDS if u in col_words or u + "s" in col_words), None)
+    return _SECONDS[unit] / _SECONDS[col_unit] if col_unit else 1.0
 
 
 def _num(x: float):
@@ -333,96 +348,6 @@ def _default_numeric(d: Draft, ctx: _Ctx, spec: QuerySpec) -> ColRef:
     raise NeedsClarification("the number", [f"{info.qualified}.{c.name}" for c in nums] or [info.qualified])
 
 
-def _time_column(d: Draft, ctx: _Ctx) -> ColRef | None:
-    for m in list(d.others):  # "signed up in 2024" -> signup_date, "published in 2010" -> published_year
-        t = ctx.pick(m, ("column",), strict=False)
-        if t is None:
-            continue
-        col = ctx.table(t.table).columns[t.column]
-        if col.temporal or (col.kind == "number" and col.words[-1:] == ("year",)):
-            d.others.remove(m)
-            return ColRef(t.table, t.column)
-    best = None
-    for key, factor in sorted(ctx.reach.factor.items(), key=lambda kv: (-kv[1], kv[0])):
-        for col in ctx.table(key).date_columns():
-            named = any(w in _TIME_NAMES for w in col.words)
-            rank = (factor, named, -list(ctx.table(key).columns).index(col.name))
-            if best is None or rank > best[0]:
-                best = (rank, ColRef(key, col.name))
-        if best is not None:
-            return best[1]
-    info = ctx.table(ctx.base)
-    years = [c for c in info.columns.values() if c.kind == "number" and c.words[-1:] == ("year",)]
-    return ColRef(ctx.base, years[0].name) if years else None
-
-
-def _auto_bucket(ctx: _Ctx, col: ColRef) -> str:
-    rng = ctx.catalog.date_range(col.table, col.column)
-    if not rng or not rng[0] or not rng[1]:
-        return "month"
-    days = (rng[1] - rng[0]).days
-    return "day" if days <= 92 else ("month" if days <= 5 * 366 else "year")
-
-
-def _period(e: TimeExpr, col: ColRef, ctx: _Ctx, integer_year: bool) -> Period:
-    latest = None
-    if e.kind in ("last", "this", "previous") or (e.year is None and e.day is None):
-        rng = ctx.catalog.date_range(col.table, col.column)
-        if integer_year and rng is None:
-            latest = None
-        latest = rng[1] if rng else None
-    try:
-        start, end, why = resolve_range(e, latest)
-    except ValueError as exc:
-        raise NotUnderstood(str(exc), unmapped_words=[e.text]) from None
-    return Period(col, start, end, why, integer_year)
-
-
-def _time(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
-    if not d.times:
-        return
-    col = _time_column(d, ctx)
-    if col is None:
-        raise NotUnderstood(f"There is no date column in {'.'.join(ctx.base)} for '{d.times[0].text}'.",
-                            unmapped_words=[d.times[0].text])
-    integer_year = not ctx.table(col.table).columns[col.column].temporal
-    spec.notes.append(f"time column {'.'.join(col.table)}.{col.column}")
-    periods = []
-    for e in d.times:
-        if e.kind == "month_of_year":
-            if integer_year:
-                raise NotUnderstood(f"'{e.text}' needs a date column.", unmapped_words=[e.text])
-            spec.filters.append(FilterSpec(col, "month_of_year", [e.month]))
-            spec.notes.append(f"'{e.text}' = month {e.month} of every year")
-            continue
-        periods.append(_period(e, col, ctx, integer_year))
-    for p in periods:
-        spec.notes.append(p.label)
-    if d.compare and periods:
-        if len(periods) == 1:
-            p = periods[0]
-            if p.start is None or p.end is None:
-                raise NotUnderstood("A comparison needs two periods.", unmapped_words=[])
-            prev = _shift_back(p)
-            periods.append(prev)
-            spec.notes.append(f"compared with the period before: {prev.label}")
-        ordered = sorted(periods[:2], key=lambda p: p.start or dt.date.min)
-        spec.compare = (ordered[1], ordered[0])
-    else:
-        spec.periods = periods
-
-
-def _shift_back(p: Period) -> Period:
-    if p.start.month == 1 and p.start.day == 1 and p.end.month == 1 and p.end.day == 1:
-        years = p.end.year - p.start.year
-        start, end = p.start.replace(year=p.start.year - years), p.start
-    else:
-        span = p.end - p.start
-        start, end = p.start - span, p.start
-    return Period(p.col, start, end, f"{start.isoformat()} .. {(end - dt.timedelta(days=1)).isoformat()}",
-                  p.integer_year)
-
-
 def _ordering(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
     spec.limit = d.limit
     spec.share = d.share and bool(spec.dims)
@@ -433,7 +358,7 @@ def _ordering(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
             pick = min(pick, len(spec.measures) - 1)
             alias = spec.measures[pick].alias
             if spec.compare:
-                alias = f"{alias}_{_period_tag(spec.compare[0])}"
+                alias = f"{alias}_{period_tag(spec.compare[0])}"
             spec.order.append((alias, "ASC" if d.order == "asc" else "DESC"))
         elif not spec.dims and d.order and not spec.compare:
             pass
@@ -491,11 +416,3 @@ def _hinted_column(hint: tuple[str, ...], ctx: _Ctx) -> ColRef | None:
         if key == ctx.base:
             continue
     return None
-
-
-def _period_tag(p: Period) -> str:
-    if p.start and p.end and p.start.month == 1 and p.start.day == 1 and p.end == p.start.replace(year=p.start.year + 1):
-        return str(p.start.year)
-    if p.start:
-        return p.start.strftime("%Y_%m") if p.start.day == 1 else p.start.isoformat().replace("-", "_")
-    return "period"

@@ -55,6 +55,7 @@ class AskResult:
     stage_timings: dict[str, float] = field(default_factory=dict)
     intent: str = "data"
     dialect: str = "duckdb"
+    explain: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -73,8 +74,10 @@ class AskResult:
         """The result as a pandas DataFrame."""
         return self.table.to_pandas() if self.table is not None else None
 
-    def to_dict(self, *, explain: bool = False) -> dict[str, Any]:
-        """The CLI JSON shape (plus ``explanation``, ``attempt_log`` and ``stage_timings`` with ``explain``)."""
+    def to_dict(self, *, explain: bool | None = None) -> dict[str, Any]:
+        """The CLI JSON shape; with ``explain`` (default: as asked) also ``explanation``, ``attempt_log``,
+        ``stage_timings``, ``connections`` and ``truncated``."""
+        explain = self.explain if explain is None else explain
         out = {
             "question": self.question, "sql": self.sql, "federated": self.federated, "engine": self.engine,
             "columns": self.columns, "rows": self.rows, "row_count": self.row_count, "chart": self.chart,
@@ -107,8 +110,8 @@ class AskResult:
         parts.append(f"<details><summary>SQL · {e(where)} · {e(self.engine)} · "
                      f"{self.timings.get('total', 0.0) * 1000:.0f} ms</summary>"
                      f"<pre><code class=\"language-sql\">{e(self.sql)}</code></pre></details>")
-        if self.explanation:
-            parts.append("<details><summary>How this was answered</summary><ul>"
+        if self.explanation and self.explain:
+            parts.append("<details open><summary>How this was answered</summary><ul>"
                          + "".join(f"<li>{e(n)}</li>" for n in self.explanation) + "</ul></details>")
         if self.table is not None:
             head = "".join(f"<th>{e(str(c))}</th>" for c in self.columns)

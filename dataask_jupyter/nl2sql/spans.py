@@ -91,6 +91,10 @@ def _schema_match(tokens: list[Token], i: int, index: SchemaIndex, limit: int) -
         found = index.lookup(tuple(t.key for t in toks), single=False)
         if found:
             return found, n
+        if n <= 3 and all(t.kind == "word" and t.low not in FILLERS for t in toks):
+            found = index.initials([t.key for t in toks])
+            if found:
+                return found, n
     tok = tokens[i]
     if tok.kind == "quoted":
         words = tuple(t for t in tok.key.split())

@@ -31,6 +31,7 @@ _TOKEN_RE = re.compile(
     r"""(?P<dq>"[^"]+")"""
     r"""|(?<![\w])'(?P<sq>[^']+)'(?![\w])"""
     r"""|(?P<date>\d{4}-\d{2}-\d{2})"""
+    r"""|(?P<decade>(?:1[0-9]|20)\d0['’]?s)\b"""
     r"""|(?P<num>[$€£]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:%|[kKmM](?![a-zA-Z]))?)"""
     r"""|(?P<op>>=|<=|!=|<>|[<>=])"""
     r"""|(?P<word>[^\W\d_][\w]*(?:['’][a-zA-Z]+)?)""",
@@ -140,6 +141,8 @@ def tokenize(question: str) -> list[Token]:
         number = None
         if kind == "num":
             kind, number = "number", parse_number(text)
+        elif kind == "decade":
+            number = float(text[:4])
         elif kind == "word" and text.lower() in _NUMBER_WORDS:
             kind, number = "number", float(_NUMBER_WORDS[text.lower()])
         key = norm(text) if kind == "word" else text.lower()

@@ -140,6 +140,12 @@ def find_time_exprs(tokens: list[Token]) -> list[TimeExpr]:
             out.append(TimeExpr("this", i, end, " ".join(t.text for t in tokens[i:end]), unit="year"))
             i = end
             continue
+        if tok.kind == "decade":  # "the 1990s"
+            y = int(tok.number)
+            out.append(TimeExpr("range", i, i + 1, tok.text, year=y, other=TimeExpr("point", i, i + 1, tok.text,
+                                                                                     year=y + 9)))
+            i += 1
+            continue
         # ranges: between A and B / from A to B
         if low in ("between", "from") and i + 1 < n:
             a, j = _point(tokens, i + 1)

@@ -106,6 +106,32 @@ def as_catalog(catalog: Catalog | Mapping[str, Any]) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else BackendCatalog(catalog)
 
 
+SEEDED_BLOCK_SAMPLE = frozenset({"duckdb", "postgres"})
+
+
+@dataclass(frozen=True)
+class SourceSample:
+    """Read only about ``rows`` rows of the source table (interactive previews of heavy steps).
+
+    A repeatable block sample (``TABLESAMPLE SYSTEM``) where the dialect has one and the
+    table size is known, else the first ``rows`` rows.
+    """
+
+    rows: int
+    total: int | None = None
+    seed: int = 7
+
+    def method(self, dialect: str) -> str:
+        return "block" if self.total and dialect in SEEDED_BLOCK_SAMPLE else "first rows"
+
+    def apply(self, t: ir.Table, dialect: str) -> tuple[ir.Table, str]:
+        if self.method(dialect) == "block":
+            fraction = min(1.0, self.rows / self.total)
+            return (t.sample(fraction, method="block", seed=self.seed),
+                    f"t = t.sample({fraction:.6g}, method='block', seed={self.seed})")
+        return t.limit(self.rows), f"t = t.limit({self.rows})"
+
+
 @dataclass
 class StepExpr:
     """One compiled step: its output as an ibis table expression, and where it runs."""
@@ -138,9 +164,11 @@ class StepExpr:
 
 
 class _Builder:
-    def __init__(self, flow: Flow, catalog: Catalog, dialect: str | None = None) -> None:
+    def __init__(self, flow: Flow, catalog: Catalog, dialect: str | None = None,
+                 sample: SourceSample | None = None) -> None:
         self.flow = flow
         self.catalog = catalog
+        self.sample = sample
         self.connections = tuple(flow.connections())
         self.federated = len(self.connections) > 1
         self.native = FEDERATED_DIALECT if self.federated else catalog.dialect(self.connections[0])
@@ -183,6 +211,9 @@ class _Builder:
         kind = step.type
         if kind == "source":
             out, code = tx.source(self.table(step.connection, step.table), step, step.connection)
+            if self.sample is not None:
+                out, sample_code = self.sample.apply(out, self.dialect)
+                code += "\n" + sample_code
             return out, code, []
         if kind == "join":
             right = self.table(step.right.connection, step.right.table)
@@ -217,7 +248,8 @@ def _attribute(exc: Exception, flow: Flow, index: int) -> FlowError:
 
 
 def compile_flow(flow: Flow | dict | str, catalog: Catalog | Mapping[str, Any], *,
-                 upto: str | int | None = None, dialect: str | None = None) -> list[StepExpr]:
+                 upto: str | int | None = None, dialect: str | None = None,
+                 sample: SourceSample | None = None) -> list[StepExpr]:
     """Compile ``flow`` (up to and including step ``upto``) into one :class:`StepExpr` per step.
 
     Parameters
@@ -231,6 +263,8 @@ def compile_flow(flow: Flow | dict | str, catalog: Catalog | Mapping[str, Any], 
     dialect
         Compile for this SQL dialect instead of the source's (for SQL export only: the
         result is not meant to run on the flow's own connection).
+    sample
+        Read only a sample of the source table (previews of heavy steps on big tables).
 
     Raises
     ------
@@ -238,12 +272,13 @@ def compile_flow(flow: Flow | dict | str, catalog: Catalog | Mapping[str, Any], 
         For the first bad step, with ``step_id`` set; steps before it compile when cut
         with ``upto``.
     """
-    return list(iter_compile(Flow.parse(flow).upto(upto), catalog, dialect=dialect))
+    return list(iter_compile(Flow.parse(flow).upto(upto), catalog, dialect=dialect, sample=sample))
 
 
-def iter_compile(flow: Flow, catalog: Catalog | Mapping[str, Any], *, dialect: str | None = None) -> Iterator[StepExpr]:
+def iter_compile(flow: Flow, catalog: Catalog | Mapping[str, Any], *, dialect: str | None = None,
+                 sample: SourceSample | None = None) -> Iterator[StepExpr]:
     """Yield each step's :class:`StepExpr` in order; raise :class:`FlowError` at the first bad one."""
-    builder = _Builder(flow, as_catalog(catalog), dialect)
+    builder = _Builder(flow, as_catalog(catalog), dialect, sample)
     t: ir.Table | None = None
     for i, step in enumerate(flow.steps):
         try:

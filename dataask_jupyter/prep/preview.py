@@ -26,7 +26,7 @@ from .compiler import Catalog, StepExpr
 
 PREVIEW_ROWS = 100
 COUNT_CAP = 1_000_000
-COUNT_TIMEOUT = 2.0
+COUNT_TIMEOUT = 1.0
 
 
 def json_value(value: Any) -> Any:
@@ -72,6 +72,11 @@ class Preview:
     connections: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sample: dict | None = None  # {"method", "rows", "source_rows", "table"} when computed on a sample
+
+    @property
+    def sampled(self) -> bool:
+        return self.sample is not None
 
     @property
     def rows(self) -> list[list]:
@@ -88,9 +93,12 @@ class Preview:
             "row_count": self.row_count, "row_count_capped": self.row_count_capped,
             "seconds": round(self.seconds, 4), "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "sql": self.sql, "dialect": self.dialect, "connections": list(self.connections), "notes": self.notes,
+            "sampled": self.sampled, "sample": self.sample,
         }
 
     def count_text(self) -> str:
+        if self.sampled:
+            return "rows of a sample"
         if self.row_count is None:
             return "row count skipped"
         return f"{self.row_count:,}{'+' if self.row_count_capped else ''} rows"
@@ -109,7 +117,7 @@ def count_sql(step: StepExpr, cap: int) -> str:
 
 def preview_step(step: StepExpr, catalog: Catalog, *, limit: int = PREVIEW_ROWS, count: bool = True,
                  count_cap: int = COUNT_CAP, count_timeout: float = COUNT_TIMEOUT,
-                 timeout: float | None = None) -> Preview:
+                 timeout: float | None = None, sample: dict | None = None) -> Preview:
     """Run the step's SQL with ``LIMIT limit`` at its source and count rows when cheap.
 
     Parameters
@@ -122,6 +130,9 @@ def preview_step(step: StepExpr, catalog: Catalog, *, limit: int = PREVIEW_ROWS,
         Rows to show (LIMIT pushed to the source).
     count
         Count the rows (bounded by ``count_cap`` rows and ``count_timeout`` seconds).
+    sample
+        Set when ``step`` was compiled on a sample of its source (see
+        :class:`~dataask_jupyter.prep.compiler.SourceSample`): rows are shown, not counted.
 
     Returns
     -------
@@ -136,7 +147,11 @@ def preview_step(step: StepExpr, catalog: Catalog, *, limit: int = PREVIEW_ROWS,
     notes = list(step.notes)
     table = result.table
     row_count, capped = None, False
-    if table.num_rows < limit:
+    if sample is not None:
+        notes.append(f"Computed on a sample of about {sample['rows']:,} rows of '{sample['table']}'"
+                     + (f" ({sample['source_rows']:,} rows)" if sample.get("source_rows") else "")
+                     + f", {sample['method']}; run the flow for exact results.")
+    elif table.num_rows < limit:
         row_count = table.num_rows
     elif count:
         t0 = time.perf_counter()
@@ -154,4 +169,4 @@ def preview_step(step: StepExpr, catalog: Catalog, *, limit: int = PREVIEW_ROWS,
     if table.num_columns == len(columns):
         table = table.rename_columns(list(columns))
     return Preview(step.step_id, step.index, step.type, table, columns, row_count, capped,
-                   time.perf_counter() - started, sql, step.dialect, step.connections, timings, notes)
+                   time.perf_counter() - started, sql, step.dialect, step.connections, timings, notes, sample)

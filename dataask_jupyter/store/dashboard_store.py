@@ -16,9 +16,10 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..errors import Conflict, NotFound
+from . import access_queries as aq
 from . import models as m
 from . import workspace_models as wm
-from .workspace_records import DashboardContext, DashboardQuery, DashboardRec, GrantRec, VersionRec, WorkspaceRec
+from .workspace_records import DashboardContext, DashboardQuery, DashboardRec, GrantRec, VersionRec
 
 DOC_COLUMNS = ("name", "description", "tags", "folder_id", "private")
 
@@ -31,6 +32,7 @@ class DashboardStoreProtocol(Protocol):
     def dashboard_context(self, dashboard_id: int, user: str, groups: Sequence[str],
                           with_document: bool = True) -> DashboardContext | None: ...
     def dashboards(self, query: DashboardQuery) -> list[DashboardRec]: ...
+    def dashboards_stamp(self, workspace_id: int) -> tuple: ...
     def matching_grants(self, user: str, groups: Sequence[str],
                         dashboard_ids: Sequence[int] | None = None) -> dict[int, list[tuple]]: ...
     def save_dashboard(self, dashboard_id: int, base_version: int, doc: dict, actor: str, message: str = "",
@@ -107,46 +109,41 @@ class DashboardStoreMixin:
         return self._run(go)
 
     def dashboard_context(self, dashboard_id, user, groups, with_document=True) -> DashboardContext | None:
-        M, P = wm.WorkspaceMember, wm.DashboardPermission
+        params = {"id": dashboard_id, "user": user, "groups": list(groups)}
 
-        def go(s: Session):
-            q = select(wm.Dashboard).where(wm.Dashboard.id == dashboard_id)
-            if not with_document:
-                q = q.options(defer(wm.Dashboard.document))
-            row = s.scalar(q)
+        def go(c):
+            row = c.execute(aq.DASHBOARD_CONTEXT if with_document else aq.DASHBOARD_CONTEXT_LIGHT, params).first()
             if row is None:
                 return None
-            ws = s.get(m.Workspace, row.workspace_id)
-            members = s.execute(select(M.kind, M.name, M.role).where(
-                M.workspace_id == row.workspace_id, _principal_cond(M.kind, M.name, user, groups))).all()
-            grants = s.execute(select(P.kind, P.name, P.level).where(
-                P.dashboard_id == row.id, _principal_cond(P.kind, P.name, user, groups))).all()
-            return DashboardContext(
-                dashboard=_dashboard(row, with_document),
-                workspace=WorkspaceRec(id=ws.id, name=ws.name, theme=dict(ws.theme or {}), created_at=ws.created_at,
-                                       created_by=ws.created_by or ""),
-                memberships=[tuple(r) for r in members], grants=[tuple(r) for r in grants],
-            )
+            members = c.execute(aq.WORKSPACE_ROLES, {**params, "ws": row.workspace_id}).all()
+            grants = c.execute(aq.DASHBOARD_GRANTS, params).all()
+            return DashboardContext(dashboard=aq.dashboard_rec(row, with_document),
+                                    workspace=aq.context_workspace(row),
+                                    memberships=[tuple(r) for r in members], grants=[tuple(r) for r in grants])
 
-        return self._run(go)
+        return self._read(go)
 
     def dashboards(self, query: DashboardQuery) -> list[DashboardRec]:
-        D = wm.Dashboard
-        q = select(D).options(defer(D.document)).order_by(D.name, D.id)
+        D, T = aq.D, wm.DashboardTag.__table__
+        q = select(*aq.SUMMARY_COLUMNS).order_by(D.c.name, D.c.id)
         if query.workspace_ids is not None:
-            q = q.where(D.workspace_id.in_(list(query.workspace_ids)))
+            q = q.where(D.c.workspace_id.in_(list(query.workspace_ids)))
         if query.dashboard_ids is not None:
-            q = q.where(D.id.in_(list(query.dashboard_ids)))
+            q = q.where(D.c.id.in_(list(query.dashboard_ids)))
         if query.q:
-            q = q.where(func.lower(D.name).contains(query.q.lower(), autoescape=True))
+            q = q.where(func.lower(D.c.name).contains(query.q.lower(), autoescape=True))
         if query.tag:
-            q = q.where(D.id.in_(select(wm.DashboardTag.dashboard_id).where(wm.DashboardTag.tag == query.tag)))
+            q = q.where(D.c.id.in_(select(T.c.dashboard_id).where(T.c.tag == query.tag)))
         if query.folder_id is not None:
-            q = q.where(D.folder_id == query.folder_id)
+            q = q.where(D.c.folder_id == query.folder_id)
         if query.owner:
-            q = q.where(D.owner == query.owner)
+            q = q.where(D.c.owner == query.owner)
         q = q.limit(query.limit).offset(query.offset)
-        return self._run(lambda s: [_dashboard(r, False) for r in s.scalars(q)])
+        return self._read(lambda c: [aq.dashboard_rec(r, False) for r in c.execute(q)])
+
+    def dashboards_stamp(self, workspace_id: int) -> tuple:
+        """A cheap value that changes whenever the workspace's dashboard listing may change."""
+        return tuple(self._read(lambda c: c.execute(aq.DASHBOARDS_STAMP, {"ws": workspace_id}).one()))
 
     def matching_grants(self, user, groups, dashboard_ids=None) -> dict[int, list[tuple]]:
         P = wm.DashboardPermission

@@ -8,14 +8,18 @@ and its audit entry commit (or vanish) together.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Engine, and_, delete, false, func, or_, select, update
+from sqlalchemy import Engine, delete, false, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import AlreadyExists, Conflict, NotFound, StoreUnavailable, UsageError
+from . import access_queries as aq
 from . import models as m
 from . import workspace_models as wm
 from .dashboard_store import DashboardStoreMixin, DashboardStoreProtocol
@@ -24,6 +28,7 @@ from .workspace_records import DatasetRec, FolderRec, MemberRec, RecentRec, Work
 
 T = TypeVar("T")
 RECENTS_KEPT_PER_USER = 200
+RECENT_RESOLUTION_S = 30.0
 Membership = tuple[int, str, str, str]  # workspace_id, kind, name, role
 
 
@@ -96,6 +101,8 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._touches = 0
+        self._recent_seen: OrderedDict[tuple[str, int], float] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     @classmethod
     def from_store(cls, repo) -> SQLWorkspaceRepository:
@@ -113,6 +120,14 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
         except OperationalError as exc:
             if "locked" in str(exc).lower():
                 raise StoreUnavailable("The metadata store is busy; try again.") from None
+            raise StoreUnavailable("The DataAsk metadata store is unreachable; try again shortly.") from None
+
+    def _read(self, fn: Callable):
+        """Run ``fn(connection)`` for reads on a plain Core connection (no ORM session)."""
+        try:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        except OperationalError:
             raise StoreUnavailable("The DataAsk metadata store is unreachable; try again shortly.") from None
 
     @staticmethod
@@ -134,7 +149,20 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
         return self._run(go, duplicate=f"A workspace named '{name}' already exists; choose another name.")
 
     def workspace(self, workspace_id: int) -> WorkspaceRec | None:
-        return self._run(lambda s: (lambda r: _ws(r) if r else None)(s.get(m.Workspace, workspace_id)))
+        row = self._read(lambda c: c.execute(aq.WORKSPACE, {"ws": workspace_id}).first())
+        return aq.workspace_rec(row) if row is not None else None
+
+    def workspace_access(self, workspace_id: int, user: str,
+                         groups: Sequence[str]) -> tuple[WorkspaceRec | None, list[tuple[str, str, str]]]:
+        """The workspace and the caller's matching memberships ``(kind, name, role)``, in one round."""
+        def go(c):
+            row = c.execute(aq.WORKSPACE, {"ws": workspace_id}).first()
+            if row is None:
+                return None, []
+            roles = c.execute(aq.WORKSPACE_ROLES, {"ws": workspace_id, "user": user, "groups": list(groups)}).all()
+            return aq.workspace_rec(row), [tuple(r) for r in roles]
+
+        return self._read(go)
 
     def workspace_by_name(self, name: str) -> WorkspaceRec | None:
         q = select(m.Workspace).where(m.Workspace.name == name)
@@ -178,12 +206,11 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
 
     # -- members ---------------------------------------------------------------------------
     def memberships(self, user, groups, workspace_id=None) -> list[Membership]:
-        M = wm.WorkspaceMember
-        cond = or_(and_(M.kind == "user", M.name == user), and_(M.kind == "group", M.name.in_(list(groups))))
-        q = select(M.workspace_id, M.kind, M.name, M.role).where(cond)
-        if workspace_id is not None:
-            q = q.where(M.workspace_id == workspace_id)
-        return self._run(lambda s: [tuple(r) for r in s.execute(q)])
+        params = {"user": user, "groups": list(groups)}
+        if workspace_id is None:
+            return self._read(lambda c: [tuple(r) for r in c.execute(aq.ALL_ROLES, params)])
+        rows = self._read(lambda c: c.execute(aq.WORKSPACE_ROLES, {**params, "ws": workspace_id}).all())
+        return [(workspace_id, *r) for r in rows]
 
     def members(self, workspace_id: int) -> list[MemberRec]:
         M = wm.WorkspaceMember
@@ -345,6 +372,17 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
 
     # -- recents ---------------------------------------------------------------------------
     def touch_recent(self, user: str, dashboard_id: int, workspace_id: int) -> None:
+        """Record that ``user`` opened a dashboard (at most once per :data:`RECENT_RESOLUTION_S`
+        per process: opening the same dashboard again right away changes nothing)."""
+        key, now = (user, dashboard_id), time.monotonic()
+        with self._recent_lock:
+            last = self._recent_seen.get(key)
+            if last is not None and now - last < RECENT_RESOLUTION_S:
+                return
+            self._recent_seen[key] = now
+            self._recent_seen.move_to_end(key)
+            while len(self._recent_seen) > 10_000:
+                self._recent_seen.popitem(last=False)
         R = wm.RecentView
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert

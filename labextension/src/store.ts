@@ -20,6 +20,8 @@ export type TestState =
 export type LoadState = 'loading' | 'ready' | 'error';
 
 const MIN_POLL_SECONDS = 2;
+const TEST_OK_MS = 8_000;
+const TEST_FAILED_MS = 30_000;
 
 function toErrorInfo(err: unknown): IErrorInfo {
   if (err instanceof DataAskApiError) {
@@ -41,6 +43,7 @@ export class ConnectionsStore {
       name: 'dataask:connections',
       standby: () => this._standby()
     });
+    this._poll.ticked.connect((_, st) => console.log('DBGPOLL', st.phase, st.interval, this._active));
   }
 
   /** The poll frequency for a setting in seconds (errors back off up to 5 min). */
@@ -139,6 +142,14 @@ export class ConnectionsStore {
     this._tests.set(name, state);
     this._changed.emit();
     void this.refresh();
+    // the row shows the result for a while, then its latency again (the badge keeps it)
+    const keep = state.kind === 'done' && state.result.ok ? TEST_OK_MS : TEST_FAILED_MS;
+    window.setTimeout(() => {
+      if (this._tests.get(name) === state) {
+        this._tests.delete(name);
+        this._changed.emit();
+      }
+    }, keep);
     return state;
   }
 

@@ -7,8 +7,21 @@ from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
 from dataask_jupyter.dashboards.models import (
-    CloneIn, DashboardCreate, DashboardFilter, DashboardOut, DashboardPatch, DashboardSummary, DashboardUpdate,
-    DiffOut, DiffQuery, PermissionIn, PermissionOut, VersionDetail, VersionOut, VersionPage, VersionRef,
+    CloneIn,
+    DashboardCreate,
+    DashboardFilter,
+    DashboardOut,
+    DashboardPatch,
+    DashboardSummary,
+    DashboardUpdate,
+    DiffOut,
+    DiffQuery,
+    PermissionIn,
+    PermissionOut,
+    VersionDetail,
+    VersionOut,
+    VersionPage,
+    VersionRef,
 )
 
 from .base import DASHBOARD_BODY_LIMIT

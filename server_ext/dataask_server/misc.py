@@ -7,7 +7,11 @@ from tornado import web
 
 from dataask_jupyter.dashboards import Scope, list_templates
 from dataask_jupyter.dashboards.models import (
-    DashboardSummary, RecentFilter, RecentOut, SearchFilter, TemplateOut,
+    DashboardSummary,
+    RecentFilter,
+    RecentOut,
+    SearchFilter,
+    TemplateOut,
 )
 
 from .endpoint import endpoint

@@ -7,8 +7,20 @@ from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
 from dataask_jupyter.dashboards.models import (
-    AuditFilter, AuditOut, DatasetIn, DatasetOut, DatasetUpdate, FolderIn, FolderOut, FolderUpdate, MemberIn,
-    MemberOut, MemberUpdate, WorkspaceCreate, WorkspaceOut, WorkspaceUpdate,
+    AuditFilter,
+    AuditOut,
+    DatasetIn,
+    DatasetOut,
+    DatasetUpdate,
+    FolderIn,
+    FolderOut,
+    FolderUpdate,
+    MemberIn,
+    MemberOut,
+    MemberUpdate,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
 )
 
 from .base import DataAskHandler

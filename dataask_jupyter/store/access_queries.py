@@ -1,0 +1,74 @@
+"""Prebuilt Core statements for the hot read paths (every request's role check, listing
+and loading dashboards). Built once with bind parameters so SQLAlchemy's compiled cache
+is hit on every call, and run on a plain connection (no ORM session)."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, func, or_, select
+
+from . import models as m
+from . import workspace_models as wm
+from .workspace_records import DashboardRec, WorkspaceRec
+
+W = m.Workspace.__table__
+D = wm.Dashboard.__table__
+M = wm.WorkspaceMember.__table__
+P = wm.DashboardPermission.__table__
+SUMMARY_COLUMNS = [c for c in D.c if c.name != "document"]
+
+
+def principal_matches(kind_col, name_col):
+    """``(kind, name)`` names the bound ``user`` or one of the bound ``groups``."""
+    return or_(and_(kind_col == "user", name_col == bindparam("user")),
+               and_(kind_col == "group", name_col.in_(bindparam("groups", expanding=True))))
+
+
+WORKSPACE = select(W).where(W.c.id == bindparam("ws"))
+WORKSPACE_ROLES = select(M.c.kind, M.c.name, M.c.role).where(M.c.workspace_id == bindparam("ws"),
+                                                             principal_matches(M.c.kind, M.c.name))
+ALL_ROLES = select(M.c.workspace_id, M.c.kind, M.c.name, M.c.role).where(principal_matches(M.c.kind, M.c.name))
+DASHBOARD_CONTEXT = (
+    select(D, W.c.name.label("ws_name"), W.c.theme.label("ws_theme"), W.c.created_at.label("ws_created_at"),
+           W.c.created_by.label("ws_created_by"))
+    .join(W, W.c.id == D.c.workspace_id).where(D.c.id == bindparam("id"))
+)
+DASHBOARD_CONTEXT_LIGHT = (
+    select(*SUMMARY_COLUMNS, W.c.name.label("ws_name"), W.c.theme.label("ws_theme"),
+           W.c.created_at.label("ws_created_at"), W.c.created_by.label("ws_created_by"))
+    .join(W, W.c.id == D.c.workspace_id).where(D.c.id == bindparam("id"))
+)
+F = wm.Folder.__table__
+# Changes whenever anything a dashboard listing shows can have changed: saves bump versions,
+# creates and deletes move the count and max id, deleting a folder re-parents its dashboards.
+DASHBOARDS_STAMP = select(
+    func.count(D.c.id), func.max(D.c.id), func.coalesce(func.sum(D.c.version), 0),
+    select(func.count(F.c.id)).where(F.c.workspace_id == bindparam("ws")).scalar_subquery(),
+).where(D.c.workspace_id == bindparam("ws"))
+DASHBOARD_GRANTS = select(P.c.kind, P.c.name, P.c.level).where(P.c.dashboard_id == bindparam("id"),
+                                                               principal_matches(P.c.kind, P.c.name))
+
+
+def workspace_rec(row) -> WorkspaceRec:
+    return WorkspaceRec(id=row.id, name=row.name, theme=dict(row.theme or {}), created_at=row.created_at,
+                        created_by=row.created_by or "")
+
+
+def dashboard_rec(row, with_document: bool) -> DashboardRec:
+    """A :class:`DashboardRec` from a Core row of ``dashboards`` (document optional)."""
+    r = row._mapping
+    document = None
+    if with_document:
+        document = {"name": r["name"], "description": r["description"], "tags": list(r["tags"] or []),
+                    "folder_id": r["folder_id"], "private": r["private"], **(r["document"] or {})}
+    return DashboardRec(
+        id=r["id"], workspace_id=r["workspace_id"], folder_id=r["folder_id"], name=r["name"],
+        description=r["description"], tags=list(r["tags"] or []), owner=r["owner"], private=r["private"],
+        template=r["template"], version=r["version"], widget_count=r["widget_count"], created_at=r["created_at"],
+        updated_at=r["updated_at"], updated_by=r["updated_by"], document=document,
+    )
+
+
+def context_workspace(row) -> WorkspaceRec:
+    r = row._mapping
+    return WorkspaceRec(id=r["workspace_id"], name=r["ws_name"], theme=dict(r["ws_theme"] or {}),
+                        created_at=r["ws_created_at"], created_by=r["ws_created_by"] or "")
