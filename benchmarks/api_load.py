@@ -147,7 +147,8 @@ async def run(args) -> dict:
     headers = {"Authorization": f"token {token}"}
     try:
         connector = aiohttp.TCPConnector(limit=args.clients + 10)
-        async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+        jar = aiohttp.CookieJar(unsafe=True)  # keep the login cookie like a browser (127.0.0.1 is an IP)
+        async with aiohttp.ClientSession(headers=headers, connector=connector, cookie_jar=jar) as session:
             await wait_ready(session, base)
             t0 = time.perf_counter()
             ws, ids = await seed(session, base, args.dashboards, args.widgets)

@@ -10,7 +10,7 @@ postgres`` (URL read from ``scripts/services.sh env``); a scratch database is cr
 dropped. For every step of the flow (source, join, filter, calc, aggregate, pivot, sort) it
 times ``PrepSession.preview`` -- what the canvas calls: the first 100 rows with LIMIT at the
 source; steps that must read every row (aggregate, pivot, sort) of a big source
-run on a block sample (1M rows on DuckDB, 250k on PostgreSQL), marked ``sampled`` -- over ``--repeats`` runs after one
+run on a block sample (1M rows on DuckDB, 100k on PostgreSQL), marked ``sampled`` -- over ``--repeats`` runs after one
 warm-up, p50/p95. Also per step: the bounded row count the canvas asks for next
 (``PrepSession.count``), and for sampled steps the exact (unsampled) preview.
 
@@ -135,16 +135,17 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def bench(da: DataAsk, connection: str, repeats: int, baseline_repeats: int, exact_repeats: int) -> list[dict]:
+def bench(da: DataAsk, connection: str, repeats: int, baseline_repeats: int, exact_repeats: int,
+          source_limit: int | str = "auto") -> list[dict]:
     f = flow(connection)
     session = api.PrepSession(da)  # what the canvas holds: schemas and compiled steps cached
     results = []
     for i, step in enumerate(f["steps"], start=1):
-        session.preview(f, i, count=False)  # warm-up (compile cache, source size, OS cache)
+        session.preview(f, i, count=False, source_limit=source_limit)  # warm-up (compile cache, OS cache)
         times, last = [], None
         for _ in range(repeats):
             t0 = time.perf_counter()
-            last = session.preview(f, i, count=False)  # the rows the canvas shows first
+            last = session.preview(f, i, count=False, source_limit=source_limit)  # the rows the canvas shows
             times.append(time.perf_counter() - t0)
         counts = [session.count(f, i) for _ in range(exact_repeats)]
         r = {"step": i, "id": step["id"], "p50": statistics.median(times), "p95": pct(times, 0.95),
@@ -203,10 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=15, help="timed previews per step (default 15)")
     p.add_argument("--baseline-repeats", type=int, default=3, help="pandas baseline runs (default 3)")
     p.add_argument("--exact-repeats", type=int, default=3, help="row-count and unsampled runs (default 3)")
+    p.add_argument("--source-limit", default="auto",
+                   help="rows of the source above which heavy steps preview on a sample (default: auto)")
     p.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     p.add_argument("--no-duckdb", action="store_true", help="skip DuckDB")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
+    limit = int(args.source_limit) if args.source_limit.isdigit() else args.source_limit
     import duckdb
     import ibis
 
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"built DuckDB events ({args.rows:,} rows) + customers ({N_CUSTOMERS:,}) "
                       f"in {time.perf_counter() - t0:.1f} s")
                 da.connect("bench_duck", f"duckdb:///{tmp_path / 'bench.duckdb'}")
-                out["duckdb"] = bench(da, "bench_duck", args.repeats, args.baseline_repeats, args.exact_repeats)
+                out["duckdb"] = bench(da, "bench_duck", args.repeats, args.baseline_repeats, args.exact_repeats, limit)
                 report(f"DuckDB, events {args.rows:,} rows", out["duckdb"])
             if not args.no_pg:
                 import psycopg
@@ -237,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     build_postgres(url, args.pg_rows)
                     print(f"\nbuilt PostgreSQL events ({args.pg_rows:,} rows) in {time.perf_counter() - t0:.1f} s")
                     da.connect("bench_pg", url)
-                    out["postgres"] = bench(da, "bench_pg", args.repeats, args.baseline_repeats, args.exact_repeats)
+                    out["postgres"] = bench(da, "bench_pg", args.repeats, args.baseline_repeats, args.exact_repeats, limit)
                     report(f"PostgreSQL, events {args.pg_rows:,} rows", out["postgres"])
                 finally:
                     da.connections.remove("bench_pg") if "bench_pg" in da.connections.names() else None

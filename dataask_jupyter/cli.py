@@ -198,6 +198,16 @@ def _demo(args) -> int:
     return launch_lab(report.notebook, port=args.port)
 
 
+def _register_prep() -> None:
+    from .prep.cli import PREP_SUBCOMMANDS, run_prep_command
+
+    for name in PREP_SUBCOMMANDS:
+        HANDLERS[f"prep {name}"] = lambda a: run_prep_command(a, _app, emit)
+
+
+_register_prep()
+
+
 # -- parser ------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dataask", description="DataAsk for Jupyter: connections, SQL, demo.")
@@ -266,6 +276,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache_sub = cache.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
     cache_sub.required = True
     cache_sub.add_parser("clear", help="empty the memory, disk and Redis caches")
+
+    from .prep.cli import add_prep_parser
+
+    add_prep_parser(sub)
 
     demo = sub.add_parser("demo", help="build the demo databases, connect them and open JupyterLab")
     demo.add_argument("--no-lab", action="store_true", help="only prepare data and connections")

@@ -176,3 +176,54 @@ def test_engine_is_deterministic_and_fast(env):
 ])
 def test_question_shapes(env, question, expected):
     assert expected in ask(env, question).sql
+
+
+# -- SQL per dialect (compiled from one question, no database needed) ---------------------------------
+def _shop_catalog(dialect: str):
+    from dataask_jupyter.nl2sql.schema import ColumnInfo, SchemaCatalog, TableInfo
+
+    def col(name, dtype, **kw):
+        from dataask_jupyter.nl2sql.schema import column_kind
+
+        return ColumnInfo(name, dtype, column_kind(dtype), **kw)
+
+    sales = TableInfo("db", "Sales", dialect, {
+        "id": col("id", "int64", primary_key=True), "store_id": col("store_id", "int64"),
+        "sold_on": col("sold_on", "date"), "total": col("total", "float64"),
+        "channel": col("channel", "string", values=("online", "shop"))})
+    stores = TableInfo("db", "stores", dialect, {
+        "id": col("id", "int64", primary_key=True), "name": col("name", "string"),
+        "city": col("city", "string", values=("Lyon", "Oslo"))})
+    catalog = SchemaCatalog([sales, stores])
+    catalog.infer_relationships()
+    return catalog
+
+
+@pytest.mark.parametrize("dialect,bucket", [
+    ("duckdb", "CAST(date_trunc('month', s.sold_on) AS DATE)"),
+    ("sqlite", "date(s.sold_on, 'start of month')"),
+    ("postgres", "CAST(date_trunc('month', s.sold_on) AS DATE)"),
+    ("mysql", "CAST(DATE_FORMAT(s.sold_on, '%Y-%m-01') AS DATE)"),
+])
+def test_sql_per_dialect(dialect, bucket):
+    import sqlglot
+
+    from dataask_jupyter.nl2sql import OfflineEngine, validate_sql
+
+    catalog = _shop_catalog(dialect)
+    gen = OfflineEngine().generate(GenerationRequest("monthly total sales in Oslo for online in 2024", catalog))
+    assert gen.dialect == dialect and not gen.federated
+    assert bucket in gen.sql
+    assert "SUM(s.total) AS total_sales" in gen.sql and "JOIN stores AS s1 ON s.store_id = s1.id" in gen.sql
+    assert "s1.city = 'Oslo'" in gen.sql and "s.channel = 'online'" in gen.sql
+    quoted = "`Sales`" if dialect == "mysql" else '"Sales"'
+    assert f"FROM {quoted} AS s" in gen.sql  # mixed-case names are quoted
+    sqlglot.parse_one(gen.sql, read=dialect)
+    validate_sql(gen.sql, dialect=dialect, catalog=catalog, connection="db", federated=False)
+
+
+def test_unknown_connection_is_reported(env):
+    from dataask_jupyter.errors import ConnectionNotFound
+
+    with pytest.raises(ConnectionNotFound):
+        ask(env, "how many orders", connections=["shop_salez"])

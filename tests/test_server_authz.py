@@ -107,9 +107,9 @@ def test_every_route_method_is_declared():
 
 
 def test_policy_is_the_reviewed_one():
-    from dataask_server.openapi import _path
+    from dataask_server.openapi import template_path
 
-    actual = {f"{m} {_path(p)[0].removeprefix('/dataask/api')}": f"{s.scope.value}:{s.minimum.value}"
+    actual = {f"{m} {template_path(p)[0].removeprefix('/dataask/api')}": f"{s.scope.value}:{s.minimum.value}"
               for p, h in ROUTES for m, s in endpoints_of(h).items()}
     assert actual == POLICY
 

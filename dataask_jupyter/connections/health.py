@@ -50,7 +50,8 @@ def compute_health(events: list[EventRecord]) -> ConnectionHealth:
     window = events[:WINDOW]
     if not window:
         return ConnectionHealth(status="unknown")
-    latencies = [e.latency_ms for e in window if e.ok and e.latency_ms is not None]
+    # a connect's time includes opening the driver (and a first import): not a latency sample
+    latencies = [e.latency_ms for e in window if e.ok and e.latency_ms is not None and e.kind != "connect"]
     errors = [e for e in window if not e.ok]
     last_success = next((e.at for e in window if e.ok), None)
     p50 = _percentile(latencies, 50) if latencies else None

@@ -124,18 +124,8 @@ class ConnectionManager:
         return SourceError(f"'{name}' failed: {text}")
 
     # -- adding, testing, removing ---------------------------------------------------------
-    def add(
-        self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
-        replace: bool = False, actor: str | None = None,
-    ) -> ConnectionInfo:
-        """Test ``url`` and save it as ``name`` only if the probe succeeds.
-
-        ``password`` overrides one in the URL. With ``replace=True`` and no new password (or
-        the mask), the stored secret is kept, but only for the same user, host and port: a
-        secret never follows a connection to a new endpoint. ``actor`` names who does it in
-        the audit log (default: this manager's actor; the server passes ``current_user``).
-        """
-        actor = actor or self.actor
+    def _prepare(self, name, url, workspace, password, replace):
+        """Parse and check what ``add``/``probe`` were given; resolve a kept (masked) secret."""
         validate_name(name)
         ws_id = self._ws_id(workspace)
         parsed = parse_connection_url(url)
@@ -154,48 +144,89 @@ class ConnectionManager:
             password = self._decrypt(existing)
         elif password == MASK:
             raise UsageError("Enter the real password, not the mask.")
-        if password and secret_kept is None:
-            self.cipher  # noqa: B018  refuse early (no key, weak key) before touching the database
+        return ws_id, parsed, connector, password, secret_kept, existing
+
+    def _probe(self, name, url, parsed, connector, password) -> tuple[float, float]:
+        """Open, ping and close; returns (connect ms, ping ms). Failures become sanitized SourceErrors."""
         secrets = (password, url)
         started = time.perf_counter()
         try:
             opened = self._open(parsed, password, connector)
             try:
+                pinged = time.perf_counter()
                 connector.ping(opened, timeout=self.settings.connect_timeout)
+                ping_ms = (time.perf_counter() - pinged) * 1000
             finally:
                 connector.close(opened)
-        except DataAskError as exc:
-            self._audit("connection.add", name, ws_id, "error", {"reason": exc.code}, actor)
-            if isinstance(exc, SourceError):
-                raise SourceError(
-                    f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}",
-                    hint=sanitize_error(exc.hint, secrets) if exc.hint else "Nothing was saved.",
-                ) from None
+        except SourceError as exc:
+            raise SourceError(
+                f"Could not connect to '{name}': {sanitize_error(exc.message, secrets)}",
+                hint=sanitize_error(exc.hint, secrets) if exc.hint else "Nothing was saved.",
+            ) from None
+        except DataAskError:
             raise
         except Exception as exc:
-            self._audit("connection.add", name, ws_id, "error", {"reason": type(exc).__name__}, actor)
             raise SourceError(
                 f"Could not connect to '{name}': {sanitize_error(str(exc), secrets)}",
                 hint="Nothing was saved. Check the host, port, database name and credentials.",
             ) from None
-        latency = (time.perf_counter() - started) * 1000
+        return (time.perf_counter() - started) * 1000, ping_ms
+
+    def probe(
+        self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
+        replace: bool = False,
+    ) -> TestResult:
+        """Test ``url`` exactly as :meth:`add` would, and save nothing."""
+        try:
+            _, parsed, connector, password, _, _ = self._prepare(name, url, workspace, password, replace)
+            _, ping_ms = self._probe(name, url, parsed, connector, password)
+        except DataAskError as exc:
+            return TestResult(False, None, str(exc))
+        return TestResult(True, round(ping_ms, 3))
+
+    def add(
+        self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
+        replace: bool = False, actor: str | None = None,
+    ) -> ConnectionInfo:
+        """Test ``url`` and save it as ``name`` only if the probe succeeds.
+
+        ``password`` overrides one in the URL. With ``replace=True`` and no new password (or
+        the mask), the stored secret is kept, but only for the same user, host and port: a
+        secret never follows a connection to a new endpoint. ``actor`` names who does it in
+        the audit log (default: this manager's actor; the server passes ``current_user``).
+        """
+        actor = actor or self.actor
+        ws_id, parsed, connector, password, secret_kept, existing = self._prepare(
+            name, url, workspace, password, replace)
+        if password and secret_kept is None:
+            self.cipher  # noqa: B018  refuse early (no key, weak key) before touching the database
+        try:
+            connect_ms, ping_ms = self._probe(name, url, parsed, connector, password)
+        except DataAskError as exc:
+            self._audit("connection.add", name, ws_id, "error", {"reason": exc.code}, actor)
+            raise
         secret = secret_kept or (self.cipher.encrypt(password) if password else None)
         rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, {}, actor, replace)
         self._drop((ws_id, name))
-        self.repo.record_event(rec.id, "connect", True, latency_ms=round(latency, 3))
+        self.repo.record_event(rec.id, "connect", True, latency_ms=round(connect_ms, 3))
+        self.repo.record_event(rec.id, "ping", True, latency_ms=round(ping_ms, 3))
         self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok", {"family": parsed.family},
                     actor)
         return self.info(name, workspace)
 
     def test(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> TestResult:
         """Ping ``name`` (reconnecting if needed) and record the sample."""
-        started = time.perf_counter()
+        def ping(entry: _Entry) -> float:
+            started = time.perf_counter()  # the ping alone, not a reconnect before it
+            entry.connector.ping(entry.opened, timeout=self.settings.connect_timeout)
+            return (time.perf_counter() - started) * 1000
+
         try:
-            self._call(name, workspace, lambda e: e.connector.ping(e.opened, timeout=self.settings.connect_timeout),
-                       timeout=self.settings.connect_timeout, kind="ping")
+            latency = self._call(name, workspace, ping, timeout=self.settings.connect_timeout, kind="ping")
         except DataAskError as exc:
             return TestResult(False, None, str(exc.message))
-        return TestResult(True, round((time.perf_counter() - started) * 1000, 3))
+        self.repo.record_event(self.record(name, workspace).id, "ping", True, latency_ms=round(latency, 3))
+        return TestResult(True, round(latency, 3))
 
     def remove(self, name: str, workspace: str = DEFAULT_WORKSPACE, *, actor: str | None = None) -> None:
         rec = self.record(name, workspace)

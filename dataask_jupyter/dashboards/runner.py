@@ -22,8 +22,9 @@ from collections import OrderedDict
 
 from ..errors import DataAskError, UsageError
 from .access import Grant
+from .api_models import RunIn, RunOut
 from .events import EventBus, make_event
-from .models import DashboardDoc, DatasetQuery, FederatedQuery, RunIn, RunOut, SqlQuery
+from .models import DashboardDoc, DatasetQuery, FederatedQuery, SqlQuery
 
 CACHE_TTL_SECONDS = 60.0
 CACHE_ENTRIES = 256

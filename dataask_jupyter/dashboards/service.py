@@ -7,19 +7,20 @@ a 409 :class:`~dataask_jupyter.errors.Conflict` with nothing written.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 
 from ..errors import Forbidden, NotFound, UsageError
 from ..store.workspace_records import DashboardQuery, DashboardRec
 from .access import Authorizer, Grant, Scope
+from .api_models import DashboardFilter, SearchFilter
 from .events import EventBus, make_event
 from .models import (
     CloneIn,
     DashboardCreate,
     DashboardDoc,
     DashboardFields,
-    DashboardFilter,
     DashboardOut,
     DashboardPatch,
     DashboardSummary,
@@ -44,6 +45,8 @@ from .templates import instantiate
 from .versions import diff_documents
 
 LIST_CACHE_ENTRIES = 256
+DOC_CACHE_ENTRIES = 512
+DOC_CACHE_MAX_BYTES = 64 * 1024
 _WIDGET_FIELDS = ("kind", "title", "query", "spec", "options", "position")
 
 
@@ -80,6 +83,7 @@ class Dashboards:
         self.workspaces = workspaces
         self._list_cache: OrderedDict[DashboardQuery, tuple] = OrderedDict()
         self._list_lock = threading.Lock()
+        self._doc_cache: OrderedDict[tuple[int, int], dict] = OrderedDict()
 
     def _publish(self, kind: str, g: Grant, rec: DashboardRec | None = None, **fields) -> None:
         dash = rec or g.dashboard
@@ -148,10 +152,24 @@ class Dashboards:
                                        version=rec.version, private=rec.private))
         return dashboard_out(rec, Level.admin)
 
-    def get(self, g: Grant) -> DashboardOut:
-        """The dashboard; also records it as recently viewed by the caller."""
+    def get(self, g: Grant) -> dict:
+        """The dashboard as JSON-ready data; also records it as recently viewed by the caller.
+
+        A version never changes once saved, so its serialized form is cached by
+        ``(id, version)``; only the caller's ``access`` is added per call.
+        """
         self.repo.touch_recent(g.actor, g.dashboard.id, g.dashboard.workspace_id)
-        return dashboard_out(g.dashboard, g.level)
+        key = (g.dashboard.id, g.dashboard.version)
+        with self._list_lock:
+            dumped = self._doc_cache.get(key)
+        if dumped is None:
+            dumped = dashboard_out(g.dashboard, g.level).model_dump(mode="json", exclude={"access"})
+            if len(json.dumps(dumped)) <= DOC_CACHE_MAX_BYTES:  # big documents are not worth the memory
+                with self._list_lock:
+                    self._doc_cache[key] = dumped
+                    while len(self._doc_cache) > DOC_CACHE_ENTRIES:
+                        self._doc_cache.popitem(last=False)
+        return {**dumped, "access": g.level.value}
 
     # -- saving --------------------------------------------------------------------------
     def update(self, g: Grant, body: DashboardUpdate) -> DashboardOut:
@@ -312,6 +330,28 @@ class Dashboards:
         out = self._save_widgets(g, doc, widgets, body.version, body.message or f"Edited widget {widget_id}",
                                  "widget.update", widget_id)
         return WidgetOut(**widget.model_dump(), dashboard_id=out.id, dashboard_version=out.version)
+
+    def pin(self, who, dashboard: str | int, widget: WidgetIn, *, workspace_id: int | None = None,
+            message: str = "") -> WidgetOut:
+        """Add ``widget`` to the dashboard named (or numbered) ``dashboard`` that ``who`` can edit.
+
+        For the kernel side (``%%ask --pin "Dashboard name"``). A name must match exactly one
+        dashboard ``who`` can see (narrow it with ``workspace_id``, or pass the id).
+        """
+        if isinstance(dashboard, int) or str(dashboard).isdigit():
+            dashboard_id = int(dashboard)
+        else:
+            found = self.workspaces.search(who, SearchFilter(q=str(dashboard), workspace_id=workspace_id, limit=1000))
+            hits = [d.id for d in found if d.name == dashboard]
+            if not hits:
+                raise NotFound(f"No dashboard named '{dashboard}' that you can see.",
+                               hint="Create it first, or check the name (exact match) and the workspace.")
+            if len(hits) > 1:
+                raise UsageError(f"Several dashboards are named '{dashboard}' (ids {', '.join(map(str, hits))}).",
+                                 hint="Pin by id, or name the workspace.")
+            dashboard_id = hits[0]
+        g = self.authz.authorize(who, Scope.dashboard, dashboard_id, Role.editor)
+        return self.add_widget(g, WidgetCreate(**widget.model_dump(), message=message or "Pinned from a notebook"))
 
     def delete_widget(self, g: Grant, widget_id: str, ref: VersionRef) -> None:
         g.need(Level.edit)

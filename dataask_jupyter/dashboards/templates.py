@@ -12,7 +12,8 @@ from functools import lru_cache
 from importlib import resources
 
 from ..errors import NotFound, UsageError, did_you_mean
-from .models import DashboardFields, TemplateOut, WidgetIn
+from .api_models import TemplateOut
+from .models import DashboardFields, WidgetIn
 
 _PACKAGE = "dataask_jupyter.dashboards"
 

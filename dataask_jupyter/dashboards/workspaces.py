@@ -11,23 +11,25 @@ from __future__ import annotations
 from ..errors import Forbidden, NotFound, UsageError
 from ..store.workspace_records import DashboardQuery
 from .access import Authorizer, Grant, Scope
-from .events import EventBus, make_event
-from .models import (
+from .api_models import (
     AuditFilter,
     AuditOut,
-    DashboardSummary,
     DatasetIn,
     DatasetOut,
     DatasetUpdate,
+    RecentFilter,
+    RecentOut,
+    SearchFilter,
+)
+from .events import EventBus, make_event
+from .models import (
+    DashboardSummary,
     FolderIn,
     FolderOut,
     FolderUpdate,
     MemberIn,
     MemberOut,
     MemberUpdate,
-    RecentFilter,
-    RecentOut,
-    SearchFilter,
     WorkspaceCreate,
     WorkspaceOut,
     WorkspaceUpdate,

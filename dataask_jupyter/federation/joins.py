@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from .dialects import COMPARISONS, NotPushable, prepare
+from .dialects import NotPushable, prepare
+from .predicates import aliases_in, and_all, conjuncts, factor_or, implied_filter, null_rejecting
 
-__all__ = ["JoinPlanning", "Pending", "aliases_in", "conjuncts", "disjuncts", "factor_or", "implied_filter"]
+__all__ = ["JoinPlanning", "Pending"]
 
 
 @dataclass
@@ -49,90 +50,6 @@ class Pending:
     columns: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     char_columns: list[str] = field(default_factory=list)
-
-
-def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
-    """Split an AND tree (parentheses included) into its conjuncts."""
-    if node is None:
-        return []
-    if isinstance(node, exp.Where):
-        node = node.this
-    while isinstance(node, exp.Paren) and isinstance(node.this, exp.And):
-        node = node.this
-    if isinstance(node, exp.And):
-        return conjuncts(node.this) + conjuncts(node.expression)
-    return [node]
-
-
-def aliases_in(node: exp.Expression) -> set[str]:
-    """Table qualifiers of all columns under ``node``."""
-    return {c.table for c in node.find_all(exp.Column) if c.table}
-
-
-def disjuncts(node: exp.Expression) -> list[exp.Expression]:
-    """Split an OR tree (parentheses included) into its disjuncts."""
-    while isinstance(node, exp.Paren):
-        node = node.this
-    if isinstance(node, exp.Or):
-        return disjuncts(node.this) + disjuncts(node.expression)
-    return [node]
-
-
-def _or(parts: list[exp.Expression]) -> exp.Expression:
-    return exp.or_(*[exp.paren(p, copy=False) for p in parts], copy=False)
-
-
-def factor_or(cond: exp.Expression) -> list[exp.Expression]:
-    """``(A AND B) OR (A AND C)`` -> ``[A, B OR C]`` (exact in SQL's three-valued logic).
-
-    Pulls conjuncts common to every disjunct out of an OR so that join keys and filters
-    hidden in TPC-H-style ``OR`` blocks become ordinary conjuncts.
-    """
-    parts = disjuncts(cond)
-    if len(parts) < 2:
-        return [cond]
-    keyed = [{c.sql("duckdb"): c for c in conjuncts(p)} for p in parts]
-    common = [k for k in keyed[0] if all(k in other for other in keyed[1:])]
-    if not common:
-        return [cond]
-    out = [keyed[0][k].copy() for k in common]
-    rests = []
-    for ks in keyed:
-        remaining = [c.copy() for k, c in ks.items() if k not in common]
-        if not remaining:  # A OR (A AND B) is A
-            return out
-        rests.append(_and(remaining))
-    return [*out, _or(rests)]
-
-
-def implied_filter(cond: exp.Expression, allowed: set[str]) -> exp.Expression | None:
-    """The weaker filter over ``allowed`` tables that an OR implies, or None.
-
-    From ``(a.x = 1 AND b.y = 2) OR (a.x = 3 AND b.y = 4)`` it gives ``a.x = 1 OR a.x = 3``
-    for ``{"a"}``. The OR itself must still be evaluated; this only pre-filters.
-    """
-    parts = disjuncts(cond)
-    if len(parts) < 2:
-        return None
-    pieces = []
-    for part in parts:
-        mine = [c.copy() for c in conjuncts(part) if aliases_in(c) and aliases_in(c) <= allowed]
-        if not mine:
-            return None
-        pieces.append(_and(mine))
-    return _or(pieces)
-
-
-def _and(parts: list[exp.Expression]) -> exp.Expression | None:
-    return exp.and_(*parts, copy=False) if parts else None
-
-
-def _null_rejecting(node: exp.Expression) -> bool:
-    if not isinstance(node, (*COMPARISONS, exp.Between, exp.In, exp.Like, exp.ILike)):
-        return False
-    safe = (exp.Column, exp.Identifier, exp.Literal, exp.Cast, exp.DataType, exp.Neg, exp.Add,
-            exp.Sub, exp.Mul, exp.Paren, exp.Boolean, exp.DataTypeParam)
-    return all(isinstance(n, safe) for n in node.walk() if n is not node)
 
 
 def _simple_join(join: exp.Join) -> bool:
@@ -188,12 +105,12 @@ class JoinPlanning:
         where = conjuncts(select.args.get("where"))
         factored = [f for c in where for f in factor_or(c)]
         if len(factored) != len(where) or any(a is not b for a, b in zip(factored, where, strict=False)):
-            select.set("where", exp.Where(this=_and(factored)))
+            select.set("where", exp.Where(this=and_all(factored)))
         for join in joins:
             on = conjuncts(join.args.get("on"))
             factored = [f for c in on for f in factor_or(c)]
             if len(factored) != len(on) or any(a is not b for a, b in zip(factored, on, strict=False)):
-                join.set("on", _and(factored))
+                join.set("on", and_all(factored))
 
     def _implied(self, cond: exp.Expression, allowed: set[str], source: str) -> exp.Expression | None:
         """A pushable pre-filter for ``allowed`` implied by an OR conjunct (quietly None)."""
@@ -284,11 +201,11 @@ class JoinPlanning:
                   and not c.find(exp.Query)]
             for c in on:
                 pool.remove(c)
-            new_joins.append(exp.Join(this=node, on=_and(on)) if on else exp.Join(this=node, kind="CROSS"))
+            new_joins.append(exp.Join(this=node, on=and_all(on)) if on else exp.Join(this=node, kind="CROSS"))
             placed |= covers
         select.set("from_", exp.From(this=new_items[0][0]))
         select.set("joins", new_joins or None)
-        select.set("where", exp.Where(this=_and(pool)) if pool else None)
+        select.set("where", exp.Where(this=and_all(pool)) if pool else None)
 
     def _join_order(self, members: list[str], conds: list[exp.Expression]):
         """Order members so each joins on conditions over already placed ones."""
@@ -349,7 +266,7 @@ class JoinPlanning:
                 refs = aliases_in(cond)
                 fixed = self.prepared_filter(cond, source) if refs and refs <= mine else None
                 (filters if fixed is not None else keep).append(fixed if fixed is not None else cond)
-            select.set("where", exp.Where(this=_and(keep)) if keep else None)
+            select.set("where", exp.Where(this=and_all(keep)) if keep else None)
         name = self.temp_name(source, "join")
         alias = self._fresh_alias("_".join(m[0] for m in members))
         self.pending.append(Pending("join", source, name, alias=alias, members=members, filters=filters))
@@ -373,7 +290,7 @@ class JoinPlanning:
                 keep.append(cond)
             else:
                 self.filters.setdefault(first, []).append(fixed)
-        select.set("where", exp.Where(this=_and(keep)) if keep else None)
+        select.set("where", exp.Where(this=and_all(keep)) if keep else None)
 
     def _push_single_filters(self, select: exp.Select) -> None:
         items, joins = _from_items(select)
@@ -397,7 +314,7 @@ class JoinPlanning:
             if len(refs) != 1 or not refs <= allowed:
                 return False
             alias = next(iter(refs))
-            if alias in null_side and not _null_rejecting(cond):
+            if alias in null_side and not null_rejecting(cond):
                 return False
             fixed = self.prepared_filter(cond, self.source_of(alias))
             if fixed is None:
@@ -408,7 +325,7 @@ class JoinPlanning:
         where = conjuncts(select.args.get("where"))
         keep = [c for c in where if not push(c, singles, nullable)]
         if len(keep) != len(where):
-            select.set("where", exp.Where(this=_and(keep)) if keep else None)
+            select.set("where", exp.Where(this=and_all(keep)) if keep else None)
         for cond in keep:  # pre-filters implied by ORs over several tables
             for alias in (aliases_in(cond) & singles) - nullable:
                 implied = self._implied(cond, {alias}, self.source_of(alias))
@@ -426,4 +343,4 @@ class JoinPlanning:
                 allowed = singles & set(aliases[: i + 1])
                 keep = [c for c in conds if not push(c, allowed, nullable_before[i])]
             if len(keep) != len(conds):
-                join.set("on", _and(keep) if keep else exp.true())
+                join.set("on", and_all(keep) if keep else exp.true())

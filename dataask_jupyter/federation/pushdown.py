@@ -23,7 +23,8 @@ from sqlglot import exp
 
 from .catalog import TableRef
 from .dialects import NotPushable, correlated, is_char, prepare
-from .joins import JoinPlanning, Pending, aliases_in, conjuncts
+from .joins import JoinPlanning, Pending
+from .predicates import aliases_in, conjuncts
 
 __all__ = ["Pending", "Walker", "aliases_in", "conjuncts"]
 

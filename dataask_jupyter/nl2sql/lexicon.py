@@ -263,5 +263,5 @@ FILLERS = frozenset(norm(w) for w in (
     "managed manage owned own contain contains contained belong belongs belonged produced produce "
     "generate generates checked check reported involved involve registered enrolled enroll booked book "
     "delivered deliver transported transport recorded record logged log brings bring brought earns earn "
-    "makes gets live lives living located based reside resides residing stay stays come"
+    "makes gets live lives living located based reside resides residing stay stays come place"
 ).split())

@@ -85,7 +85,9 @@ class OfflineEngine:
                                 unmapped_words=[])
         spec = resolve(draft, request.catalog, index)
         out = render(spec, request.catalog)
-        notes = [f"intent: {intent}"] + spec.notes + [f"time: '{t.text}'" for t in draft.times]
+        notes = list(spec.notes)
+        if intent == "follow_up" and previous is not None:
+            notes.insert(0, f"follow-up of: {previous.question}")
         if out.federated:
             notes.append(f"federated over {', '.join(out.connections)}")
         return Generation(out.sql, out.dialect, out.connections, out.federated, notes, state=draft, intent=intent,
@@ -105,7 +107,7 @@ class OfflineEngine:
             return None
         dialect = "duckdb" if federated else request.catalog.dialect(conns[0])
         return Generation(pair.sql, dialect, conns, federated,
-                          ["intent: pair", f"reused the taught SQL pair '{pair.question}' (similarity {score:.0f})"],
+                          [f"reused the taught SQL pair '{pair.question}' (similarity {score:.0f})"],
                           intent="pair", retrieved=[])
 
     def _probe(self, catalog: SchemaCatalog, draft: Draft) -> dict[str, list[Target]]:
@@ -122,7 +124,9 @@ class OfflineEngine:
         if not wanted:
             return {}
         mentioned = {t.table for m in draft.mentions() for t in m.targets}
-        tables = sorted(mentioned) or sorted(catalog.tables)
+        related = {r.to_table for r in catalog.relationships if r.from_table in mentioned} | {
+            r.from_table for r in catalog.relationships if r.to_table in mentioned}
+        tables = sorted(mentioned) + sorted(related - mentioned) if mentioned else sorted(catalog.tables)
         found: dict[str, list[Target]] = {}
         for key in tables[:40]:
             for column, value in catalog.probe_values(key, wanted):

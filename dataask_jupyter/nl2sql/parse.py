@@ -168,7 +168,8 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             continue
         if k == "bucket":
             prev = _prev(spans, i)
-            standalone = phrase(s.text.lower()) in BUCKET_ADJECTIVES or s.value == "auto"
+            standalone = phrase(s.text.lower()) in BUCKET_ADJECTIVES or s.value == "auto" \
+                or s.text.lower().split()[0] in ("per", "each", "every", "by")
             ranking = d.order is not None and not d.dims and s.value != "day"  # "lowest revenue month"
             if group or standalone or ranking or (prev is not None and prev.kind in ("list", "number")):
                 d.dims.append(Dim(None, s.value, s.mention))
@@ -340,7 +341,7 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
         hinted = _hint_mention(d, index)
         if hinted is not None:
             d.measures.append(Measure(None, hinted, word=hinted.text, from_superlative=True))
-            if d.subject is not None and not any(m.ranked for m in d.others):
+            if d.subject is not None and not d.dims and not any(m.ranked for m in d.others):
                 d.singular_rank = d.subject.start >= 0 and not _is_plural(tokens, d.subject)
                 d.subject.ranked = True
                 d.others.insert(0, d.subject)
@@ -368,7 +369,8 @@ def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex
     if ranked and d.measures:
         m = ranked[0]
         d.others.remove(m)
-        d.dims.insert(0, Dim(m))
+        if not any(x.mention is not None and x.mention.best.same_thing(m.best) for x in d.dims):
+            d.dims.insert(0, Dim(m))  # "by country for the top 5 countries": one grouping
     elif ranked and d.subject is None and ranked[0].is_table:
         d.subject = ranked[0]
         d.others.remove(ranked[0])

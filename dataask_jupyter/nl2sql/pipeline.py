@@ -128,6 +128,15 @@ class Asker:
                                       + (f" ({why})" if why else ""))
             return self._catalog.subset(connections)
 
+    def prepare(self) -> None:
+        """Do the one-time work ahead of the first question: read the schema and load Altair.
+
+        The first question otherwise pays for both (about a second for the demo schema,
+        several seconds for importing Altair). Safe to call from a background thread.
+        """
+        self.catalog()
+        import altair  # noqa: F401
+
     def refresh_schema(self) -> None:
         """Forget the cached catalog (after connections or tables changed)."""
         with self._lock:

@@ -62,7 +62,7 @@ class _Ctx:
 
 
 def _role_mentions(d: Draft) -> list[tuple[Mention, float, tuple[str, ...], str]]:
-    out = [(m.mention, 2.0, ("column", "product", "table"), "measure") for m in d.measures if m.mention]
+    out = [(m.mention, 2.0, _measure_kinds(m.agg), "measure") for m in d.measures if m.mention]
     out += [(x.mention, 1.0, ("column", "table"), "dim") for x in d.dims if x.mention]
     out += [(c.mention, 1.0, ("value",) if c.kind == "value" else ("table",) if c.kind == "count"
              else ("column", "product"), c.kind) for c in d.conds if c.mention]
@@ -72,6 +72,13 @@ def _role_mentions(d: Draft) -> list[tuple[Mention, float, tuple[str, ...], str]
         out.append((d.order_mention, 1.0, ("column",), "order"))
     out += [(m, 0.5, ("table", "column", "value"), "other") for m in d.others]
     return out
+
+
+def _measure_kinds(agg: str | None) -> tuple[str, ...]:
+    """What a measured word may be: "total sales" is an amount, never a row count of a table named sales."""
+    if agg in ("sum", "avg", "min", "max", "median"):
+        return ("column", "product")
+    return ("column", "product", "table")
 
 
 def _role_score(catalog: SchemaCatalog, r: Reach, t: Target, role: str) -> float:
@@ -178,7 +185,7 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
             return 1.1 if t.column and agg_word and set(ctx.table(t.table).columns[t.column].words) & set(agg_word) \
                 else 1.0
 
-        t = t or ctx.pick(m.mention, ("column", "product", "table"), role="measure", bonus=bonus)
+        t = t or ctx.pick(m.mention, _measure_kinds(m.agg), role="measure", bonus=bonus)
         if t is None:
             raise NotUnderstood(f"'{m.mention.text}' cannot be measured here.", unmapped_words=[m.mention.text])
         agg = m.agg
@@ -194,7 +201,9 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
         synonym = t.how.startswith("synonym") or t.how.startswith("abbreviation") or t.how == "acronym"
         if agg in (None,) or (agg == "count" and col.kind == "text"):
             agg = "count_distinct" if agg == "count" else _default_agg(col.words, m.word)
-        if agg == "count" and col.kind == "number" and not col.is_key and set(col.words) & DEFAULT_SUM_WORDS:
+        plural = col.name.lower().endswith("s") and not col.name.lower().endswith("ss")
+        if agg == "count" and col.kind == "number" and not col.is_key and (set(col.words) & DEFAULT_SUM_WORDS
+                                                                            or plural):
             agg = "sum"  # "how many passengers": add up a column that already counts things
         if agg == "count" and col.kind != "text":
             agg = "count_col"
@@ -219,7 +228,10 @@ def _count(ctx: _Ctx, table: Key, _hint) -> MeasureSpec:
 
 
 def _dims(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
+    explicit_bucket = any(x.bucket not in (None, "auto") for x in d.dims)
     for dim in d.dims:
+        if dim.bucket == "auto" and explicit_bucket:
+            continue  # "revenue trend by quarter": the named bucket wins
         if dim.bucket is not None:
             col = None
             if dim.alt is not None:  # "by year" where a year column exists

@@ -23,6 +23,7 @@ __all__ = ["ColumnInfo", "Relationship", "SchemaCatalog", "TableInfo", "column_k
 Runner = Callable[[str, str], list[tuple]]  # (connection, sql) -> rows
 MAX_DISTINCT = 50
 SAMPLE_ROWS = 100_000
+PROBE_ROWS = 1_000_000  # rows scanned per table when looking a word up in high-cardinality columns
 
 
 class SchemaCatalog:
@@ -214,9 +215,9 @@ class SchemaCatalog:
         if cache_key not in self._probes:
             d = table.dialect
             wanted = ", ".join(literal(w.lower()) for w in sorted(set(words)))
-            parts = [f"SELECT {literal(c.name)} AS col, v FROM (SELECT DISTINCT {quote_ident(c.name, d)} AS v "
-                     f"FROM {quote_ident(table.name, d)} WHERE lower({quote_ident(c.name, d)}) IN ({wanted}) "
-                     f"LIMIT 5) AS p{i}" for i, c in enumerate(cols)]
+            parts = [f"SELECT {literal(c.name)} AS col, v FROM (SELECT DISTINCT v FROM (SELECT "
+                     f"{quote_ident(c.name, d)} AS v FROM {quote_ident(table.name, d)} LIMIT {PROBE_ROWS}) AS s "
+                     f"WHERE lower(v) IN ({wanted}) LIMIT 5) AS p{i}" for i, c in enumerate(cols)]
             try:
                 rows = self._runner(key[0], " UNION ALL ".join(parts))
             except Exception:

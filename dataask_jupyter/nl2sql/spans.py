@@ -81,20 +81,25 @@ def _vocab_match(tokens: list[Token], i: int) -> tuple[str, object, int] | None:
 
 
 def _schema_match(tokens: list[Token], i: int, index: SchemaIndex, limit: int) -> tuple[list[Target], int]:
-    if tokens[i].kind not in ("word", "quoted") or tokens[i].low in _NOT_MENTION_START:
+    if tokens[i].kind not in ("word", "quoted"):
         return [], 0
+    stop_start = tokens[i].low in _NOT_MENTION_START
     longest = max(4, index.max_value_words)
     for n in range(min(longest, limit - i), 1, -1):
         toks = tokens[i:i + n]
         if any(t.kind not in ("word", "number") for t in toks) or toks[-1].low in _NOT_MENTION_START:
             continue
         found = index.lookup(tuple(t.key for t in toks), single=False)
+        if stop_start:  # "on time" may be a stored value, never a name
+            found = [t for t in found if t.kind == "value"]
         if found:
             return found, n
-        if n <= 3 and all(t.kind == "word" and t.low not in FILLERS for t in toks):
-            found = index.initials([t.key for t in toks])
+        if not stop_start and n <= 3 and all(t.kind == "word" and t.low not in FILLERS for t in toks):
+            found = index.initials([t.key for t in toks])  # "san francisco" -> sf
             if found:
                 return found, n
+    if stop_start:
+        return [], 0
     tok = tokens[i]
     if tok.kind == "quoted":
         words = tuple(t for t in tok.key.split())

@@ -124,7 +124,7 @@ BLOCKING_STEPS = frozenset({"aggregate", "pivot", "sort", "deduplicate"})
 #: Rows of the source above which heavy steps preview on a sample ("auto"): a columnar engine
 #: scans a million rows in tens of milliseconds, a row store needs several times longer.
 SOURCE_LIMITS = {"duckdb": 1_000_000}
-DEFAULT_SOURCE_LIMIT = 250_000
+DEFAULT_SOURCE_LIMIT = 100_000
 AUTO = "auto"
 
 
@@ -207,7 +207,7 @@ class PrepSession:
                    source_limit: int | str | None = AUTO) -> SourceSample | None:
         """The source sample a preview of ``step`` uses: only for steps that must read every
         row (aggregate, pivot, sort, deduplicate) of a single-connection flow whose source
-        table has more than ``source_limit`` rows (``"auto"``: 1M for DuckDB, 250k for others)."""
+        table has more than ``source_limit`` rows (``"auto"``: 1M for DuckDB, 100k for others)."""
         cut = Flow.parse(flow).upto(step)
         if not source_limit or len(cut.connections()) > 1 or not any(s.type in BLOCKING_STEPS for s in cut.steps):
             return None
@@ -236,7 +236,7 @@ class PrepSession:
         """First ``limit`` rows after ``step`` (see :func:`preview_flow`).
 
         Steps that must read every row (aggregate, pivot, sort, deduplicate) of a source
-        table bigger than ``source_limit`` rows (``"auto"``: 1M on DuckDB, 250k elsewhere)
+        table bigger than ``source_limit`` rows (``"auto"``: 1M on DuckDB, 100k elsewhere)
         are previewed on a sample of it (marked ``sampled``, not counted);
         ``source_limit=None`` always reads everything.
         """

@@ -24,6 +24,13 @@ def principal_matches(kind_col, name_col):
 
 
 WORKSPACE = select(W).where(W.c.id == bindparam("ws"))
+# The workspace plus the caller's matching memberships in one round trip (one row per match,
+# or one row with NULL member columns).
+WORKSPACE_ACCESS = (
+    select(W, M.c.kind.label("m_kind"), M.c.name.label("m_name"), M.c.role.label("m_role"))
+    .select_from(W.outerjoin(M, and_(M.c.workspace_id == W.c.id, principal_matches(M.c.kind, M.c.name))))
+    .where(W.c.id == bindparam("ws"))
+)
 WORKSPACE_ROLES = select(M.c.kind, M.c.name, M.c.role).where(M.c.workspace_id == bindparam("ws"),
                                                              principal_matches(M.c.kind, M.c.name))
 ALL_ROLES = select(M.c.workspace_id, M.c.kind, M.c.name, M.c.role).where(principal_matches(M.c.kind, M.c.name))

@@ -155,14 +155,11 @@ class SQLWorkspaceRepository(DashboardStoreMixin):
     def workspace_access(self, workspace_id: int, user: str,
                          groups: Sequence[str]) -> tuple[WorkspaceRec | None, list[tuple[str, str, str]]]:
         """The workspace and the caller's matching memberships ``(kind, name, role)``, in one round."""
-        def go(c):
-            row = c.execute(aq.WORKSPACE, {"ws": workspace_id}).first()
-            if row is None:
-                return None, []
-            roles = c.execute(aq.WORKSPACE_ROLES, {"ws": workspace_id, "user": user, "groups": list(groups)}).all()
-            return aq.workspace_rec(row), [tuple(r) for r in roles]
-
-        return self._read(go)
+        rows = self._read(lambda c: c.execute(aq.WORKSPACE_ACCESS, {"ws": workspace_id, "user": user,
+                                                                    "groups": list(groups)}).all())
+        if not rows:
+            return None, []
+        return aq.workspace_rec(rows[0]), [(r.m_kind, r.m_name, r.m_role) for r in rows if r.m_kind is not None]
 
     def workspace_by_name(self, name: str) -> WorkspaceRec | None:
         q = select(m.Workspace).where(m.Workspace.name == name)

@@ -43,7 +43,6 @@ export class ConnectionsStore {
       name: 'dataask:connections',
       standby: () => this._standby()
     });
-    this._poll.ticked.connect((_, st) => console.log('DBGPOLL', st.phase, st.interval, this._active));
   }
 
   /** The poll frequency for a setting in seconds (errors back off up to 5 min). */

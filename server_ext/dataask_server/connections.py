@@ -14,7 +14,8 @@ from pydantic import Field
 from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
-from dataask_jupyter.dashboards.models import Empty, Input
+from dataask_jupyter.dashboards.api_models import Empty
+from dataask_jupyter.dashboards.models import Input
 from dataask_jupyter.errors import UsageError
 
 from .endpoint import endpoint

@@ -6,21 +6,19 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
+from dataask_jupyter.dashboards.api_models import DashboardFilter, DiffQuery, VersionPage
 from dataask_jupyter.dashboards.models import (
     CloneIn,
     DashboardCreate,
-    DashboardFilter,
     DashboardOut,
     DashboardPatch,
     DashboardSummary,
     DashboardUpdate,
     DiffOut,
-    DiffQuery,
     PermissionIn,
     PermissionOut,
     VersionDetail,
     VersionOut,
-    VersionPage,
     VersionRef,
 )
 

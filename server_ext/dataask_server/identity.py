@@ -5,8 +5,8 @@
   come from the Hub user model when present.
 * With jupyter_server's own token/password identity provider the token does not name a
   person (each browser gets a random "Anonymous ..." user), and whoever holds it is the
-  server's owner: the principal is the owner (``DATAASK_OWNER``, else the OS user) and
-  a superuser (admin of every workspace; personal mode).
+  server's owner: the principal is the owner (``DATAASK_OWNER``, else the OS user), a
+  superuser (admin of every workspace) in personal mode.
 * Otherwise the owner is ``DATAASK_OWNER`` or ``JUPYTERHUB_USER`` and is superuser in
   personal mode only. ``DATAASK_ADMINS`` (comma-separated) lists site admins in any mode.
 """
@@ -46,7 +46,7 @@ class OwnerPolicy:
     def principal(self, user) -> Principal:
         """The :class:`Principal` for jupyter_server's ``current_user``."""
         if self.single_user:
-            return Principal(self.local_name, superuser=True)
+            return Principal(self.local_name, superuser=not self.team or self.local_name in self.site_admins)
         name = getattr(user, "username", None) or str(user)
         hub = getattr(user, "hub_user", None) or {}
         groups = getattr(user, "groups", None) or (hub.get("groups") if isinstance(hub, dict) else None) or ()

@@ -6,13 +6,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from dataask_jupyter.dashboards import Scope, list_templates
-from dataask_jupyter.dashboards.models import (
-    DashboardSummary,
-    RecentFilter,
-    RecentOut,
-    SearchFilter,
-    TemplateOut,
-)
+from dataask_jupyter.dashboards.api_models import RecentFilter, RecentOut, SearchFilter, TemplateOut
+from dataask_jupyter.dashboards.models import DashboardSummary
 
 from .endpoint import endpoint
 from .workspaces import Handler

@@ -29,7 +29,8 @@ def _model_of(returns) -> tuple[type[BaseModel] | None, bool]:
     return (returns, False) if isinstance(returns, type) and issubclass(returns, BaseModel) else (None, False)
 
 
-def _path(pattern: str) -> tuple[str, list[dict]]:
+def template_path(pattern: str) -> tuple[str, list[dict]]:
+    """``/x/(?P<id>\\d+)`` -> (``/x/{id}``, its OpenAPI path parameters)."""
     params = []
     for name, regex in _GROUP.findall(pattern):
         schema = {"type": "integer", "minimum": 0, "maximum": 10**15 - 1} if name in ID_PARAMS else {
@@ -91,7 +92,7 @@ def openapi_document(base_url: str = "/") -> dict:
     for pattern, specs in declared:
         if not specs:
             continue
-        path, params = _path(pattern)
+        path, params = template_path(pattern)
         paths[path] = {method.lower(): _operation(spec, refs, params) for method, spec in specs.items()}
     return {
         "openapi": "3.1.0",

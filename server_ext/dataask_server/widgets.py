@@ -7,14 +7,8 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from dataask_jupyter.dashboards import Role, Scope
-from dataask_jupyter.dashboards.models import (
-    RunIn,
-    RunOut,
-    VersionRef,
-    WidgetCreate,
-    WidgetOut,
-    WidgetUpdate,
-)
+from dataask_jupyter.dashboards.api_models import RunIn, RunOut
+from dataask_jupyter.dashboards.models import VersionRef, WidgetCreate, WidgetOut, WidgetUpdate
 
 from .endpoint import endpoint
 from .workspaces import Handler

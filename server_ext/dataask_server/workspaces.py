@@ -6,12 +6,14 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
-from dataask_jupyter.dashboards.models import (
+from dataask_jupyter.dashboards.api_models import (
     AuditFilter,
     AuditOut,
     DatasetIn,
     DatasetOut,
     DatasetUpdate,
+)
+from dataask_jupyter.dashboards.models import (
     FolderIn,
     FolderOut,
     FolderUpdate,
