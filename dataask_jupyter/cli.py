@@ -177,6 +177,35 @@ def _federate(args) -> int:
     return 0
 
 
+@handler("ask")
+def _ask(args) -> int:
+    with _app() as app:
+        result = app.ask(args.question, workspace=args.workspace, model=args.model,
+                         connections=args.connection or None, run=not args.no_run, explain=args.explain)
+    if args.json:
+        emit(result.to_dict(explain=args.explain or None))
+    else:
+        print(result.sql)
+        if result.rows is not None:
+            print(result.to_dataframe().to_string(max_rows=50))
+        for line in result.insights:
+            print(f"- {line}")
+    return 0
+
+
+@handler("eval")
+def _eval(args) -> int:
+    from .nl2sql import evaluate
+
+    with _app() as app, open(args.file, encoding="utf-8") as fh:
+        report = evaluate(app.asker(args.workspace, model=args.model), fh, connection=args.connection)
+    if args.json:
+        emit(report.to_dict())
+    else:
+        print(report.summary())
+    return 0
+
+
 @handler("cache clear")
 def _cache_clear(args) -> int:
     with _app() as app:
@@ -271,6 +300,22 @@ def build_parser() -> argparse.ArgumentParser:
     fed.add_argument("--limit", type=int, default=None, help="row cap (default: DATAASK_MAX_ROWS)")
     ws(fed)
     js(fed)
+
+    ask = sub.add_parser("ask", help="answer a question in plain language (SQL, rows, chart, insights)")
+    ask.add_argument("question")
+    ask.add_argument("--connection", "-c", action="append", help="limit to this connection (repeatable)")
+    ask.add_argument("--model", default=None, help="litellm model (default: DATAASK_LLM_MODEL or offline)")
+    ask.add_argument("--explain", action="store_true", help="include every stage, attempt and timing")
+    ask.add_argument("--no-run", action="store_true", help="only generate and validate the SQL")
+    ws(ask)
+    js(ask)
+
+    ev = sub.add_parser("eval", help="execution accuracy of the question engine on a JSONL set")
+    ev.add_argument("file", help='lines {"question", "gold_sql", "connection"}')
+    ev.add_argument("--connection", default=None, help="default connection for lines without one")
+    ev.add_argument("--model", default=None, help="litellm model (default: offline engine)")
+    ws(ev)
+    js(ev)
 
     cache = sub.add_parser("cache", help="the federation result cache")
     cache_sub = cache.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")

@@ -24,6 +24,26 @@ class DataAsk:
         self.repo = repo or open_store(self.settings.effective_store_url)
         self.connections = ConnectionManager(self.settings, self.repo, actor=actor)
         self._federator = None
+        self._askers: dict[str, object] = {}
+
+    def asker(self, workspace: str = DEFAULT_WORKSPACE, *, model: str | None = None):
+        """The ``%%ask`` pipeline for ``workspace`` (offline engine unless a model is configured).
+
+        Two-database questions run through :meth:`federate`.
+        """
+        key = f"{workspace}|{model or ''}"
+        if key not in self._askers:
+            from .nl2sql import Asker
+
+            self._askers[key] = Asker.from_dataask(
+                self, workspace=workspace, model=model or self.settings.llm_model,
+                run_federated=lambda sql: self.federate(sql, workspace=workspace).table,
+            )
+        return self._askers[key]
+
+    def ask(self, question: str, *, workspace: str = DEFAULT_WORKSPACE, model: str | None = None, **kwargs):
+        """Answer ``question`` with SQL, rows, a chart and insights (see ``Asker.ask``)."""
+        return self.asker(workspace, model=model).ask(question, **kwargs)
 
     @property
     def federator(self):

@@ -39,3 +39,5 @@ def test_demo_then_quickstart_runs(tmp_path, monkeypatch):
     assert "North America" in text  # the federated revenue by region
     assert "DELETE is not allowed" in text  # the guard refused the write, without a traceback
     assert "-- DuckDB" in text  # the --explain plan
+    assert "revenue_change_pct" in text  # %%ask answered the comparison question
+    assert "WHERE c.region = 'Europe'" in text  # the follow-up kept the context

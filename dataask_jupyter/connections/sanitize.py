@@ -6,7 +6,11 @@ import re
 from collections.abc import Iterable
 
 _URI = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
-_KV_SECRET = re.compile(r"(?i)\b(password|passwd|pwd|secret|token|api_key|private_key)\s*=\s*('[^']*'|\"[^\"]*\"|\S+)")
+_USERINFO = re.compile(r"[^\s/@:'\"]+:[^\s/@'\"]*@")  # user:pass@ outside a URI
+_KV_SECRET = re.compile(
+    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)\s*[=:]\s*"
+    r"('[^']*'|\"[^\"]*\"|[^\s;,&)]+)"
+)
 _MAX_LEN = 400
 
 
@@ -25,6 +29,7 @@ def sanitize_error(message: str, secrets: Iterable[str | None] = ()) -> str:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "***")
     text = _URI.sub("<url>", text)
+    text = _USERINFO.sub("***@", text)
     text = _KV_SECRET.sub(lambda m: f"{m.group(1)}=***", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     # drivers put the useful part first; LINE/HINT context after it may quote SQL

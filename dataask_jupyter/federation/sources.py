@@ -12,12 +12,13 @@ never runs two fetches on one source at the same time unless configured to), and
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
+
+from ..connections.sanitize import sanitize_error
 
 __all__ = [
     "DBAPISource",
@@ -68,42 +69,10 @@ class FederationSource(Protocol):
 
 # --------------------------------------------------------------------------- sanitizing
 
-_URI = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>]+")
-_USERINFO = re.compile(r"[^\s/@:'\"]+:[^\s/@'\"]*@")
-_KEYVALUE = re.compile(
-    r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)"
-    r"(\"[^\"]*\"|'[^']*'|[^\s;,&)]+)"
-)
-_MAX_MESSAGE = 600
-
 
 def sanitize_message(text: object, secrets: Iterable[str] = ()) -> str:
-    """Remove credentials and URIs from an error message.
-
-    Parameters
-    ----------
-    text
-        Message (or exception) from a driver.
-    secrets
-        Extra literal strings to mask (e.g. the connection's password).
-
-    Returns
-    -------
-    str
-        The message with ``scheme://...`` URIs replaced by ``<uri>``, ``user:pass@``
-        by ``***@``, ``password=...``-style pairs masked, and capped in length.
-    """
-    msg = str(text)
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            msg = msg.replace(secret, "***")
-    msg = _URI.sub("<uri>", msg)
-    msg = _USERINFO.sub("***@", msg)
-    msg = _KEYVALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}***", msg)
-    msg = " ".join(msg.split())
-    if len(msg) > _MAX_MESSAGE:
-        msg = msg[: _MAX_MESSAGE - 3] + "..."
-    return msg
+    """Remove credentials and URIs from an error message (the connections' sanitizer)."""
+    return sanitize_error(str(text), secrets)
 
 
 # --------------------------------------------------------------------------- DB-API adapter

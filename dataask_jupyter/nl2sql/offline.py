@@ -78,8 +78,8 @@ class OfflineEngine:
             raise NotUnderstood(
                 f"I could not map {', '.join(repr(w) for w in words)} to any table, column or value.",
                 unmapped_words=words,
-                hint="Use a column or table name, a value stored in the data, or teach the engine with "
-                     "%dataask teach \"question\" \"SQL\".")
+                hint="Use a column or table name or a value stored in the data (or write the SQL "
+                     "in a %%federate cell).")
         if not draft.mentions() and not draft.measures:
             raise NotUnderstood("The question names no table, column or value of the connected databases.",
                                 unmapped_words=[])

@@ -121,7 +121,7 @@ def choose_base(d: Draft, catalog: SchemaCatalog) -> tuple[Key, Reach]:
         raise NotUnderstood(
             f"I could not relate {', '.join(repr(u) for u in unreachable)} to {'.'.join(best[1])}: no relationship "
             "connects those tables.", unmapped_words=unreachable,
-            hint="Ask about one table at a time, or teach the engine an example SQL pair.")
+            hint="Ask about one table at a time.")
     return best[1], best[2]
 
 

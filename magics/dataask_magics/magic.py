@@ -45,6 +45,7 @@ class DataAskMagics(Magics):
     def __init__(self, shell=None, app: DataAskCore | None = None, **kwargs):
         super().__init__(shell=shell, **kwargs)
         self._app = app
+        self.conversations: dict = {}  # workspace -> Conversation, for %%ask follow-ups
 
     @property
     def app(self) -> DataAskCore:
@@ -63,6 +64,25 @@ class DataAskMagics(Magics):
                     hint=f"Use one of: {', '.join(sorted(SUBCOMMANDS))}.",
                 )
             return SUBCOMMANDS[words[0]](self, words[1:])
+        except DataAskError as exc:
+            show_error(exc)
+            return None
+
+    @line_magic("ask")
+    def ask_line(self, line: str):
+        """%ask QUESTION: answer a question in plain language (follow-ups keep context)."""
+        return self._ask("", line)
+
+    @cell_magic("ask")
+    def ask(self, line: str, cell: str):
+        """%%ask [--connection NAME ...] [--model M] [--explain] [--no-run] [--no-chart] [--new] [-o VAR]"""
+        return self._ask(line, cell)
+
+    def _ask(self, options: str, question: str):
+        from . import ask
+
+        try:
+            return ask.run(self, options, question)
         except DataAskError as exc:
             show_error(exc)
             return None
