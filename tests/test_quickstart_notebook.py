@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -31,10 +32,10 @@ def test_demo_then_quickstart_runs(tmp_path, monkeypatch):
     outputs = {i: c.get("outputs", []) for i, c in enumerate(nb.cells) if c.cell_type == "code"}
     errors = [o for outs in outputs.values() for o in outs if o.get("output_type") == "error"]
     assert not errors, errors
-    text = "\n".join(
+    text = html.unescape("\n".join(
         str(o.get("data", {}).get("text/html", "")) + str(o.get("text", ""))
         for outs in outputs.values() for o in outs
-    )
+    ))
     assert "dataask-badge" in text  # the connections table with status badges
     assert "North America" in text  # the federated revenue by region
     assert "DELETE is not allowed" in text  # the guard refused the write, without a traceback
