@@ -104,3 +104,15 @@ async def test_security_headers(jp_fetch):
     r = await jp_fetch("dataask", "api", "connections")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+
+
+async def test_probe_tests_a_url_without_saving(jp_fetch, sqlite_file):
+    body = json.dumps({"url": f"sqlite:///{sqlite_file}"})
+    r = await jp_fetch("dataask", "api", "connections", "fresh", "test", method="POST", body=body)
+    assert json.loads(r.body)["ok"] is True
+    body = json.dumps({"url": f"postgresql://u:{CANARY}@127.0.0.1:1/db"})
+    r = await jp_fetch("dataask", "api", "connections", "fresh", "test", method="POST", body=body)
+    doc = json.loads(r.body)
+    assert doc["ok"] is False and CANARY not in r.body.decode()
+    listed = json.loads((await jp_fetch("dataask", "api", "connections", params={"1795614154126": ""})).body)
+    assert listed["connections"] == []

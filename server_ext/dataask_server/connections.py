@@ -14,7 +14,6 @@ from pydantic import Field
 from tornado import web
 
 from dataask_jupyter.dashboards import Role, Scope
-from dataask_jupyter.dashboards.api_models import Empty
 from dataask_jupyter.dashboards.models import Input
 from dataask_jupyter.errors import UsageError
 
@@ -27,6 +26,14 @@ class ConnectionIn(Input):
     url: Annotated[str, Field(min_length=1, max_length=8192)]
     password: Annotated[str, Field(max_length=4096)] | None = None
     workspace: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    replace: bool = False
+
+
+class ConnectionProbe(Input):
+    """Optional body of ``.../test``: with ``url``, test it as ``add`` would and save nothing."""
+
+    url: Annotated[str, Field(min_length=1, max_length=8192)] | None = None
+    password: Annotated[str, Field(max_length=4096)] | None = None
     replace: bool = False
 
 
@@ -74,7 +81,12 @@ class ConnectionHandler(Handler):
 class ConnectionTestHandler(Handler):
     @web.authenticated
     @authorized
-    @endpoint(Scope.workspace_name, Role.editor, **WS_NAME, body=Empty, summary="Ping a connection now")
+    @endpoint(Scope.workspace_name, Role.editor, **WS_NAME, body=ConnectionProbe,
+              summary="Ping a saved connection, or test a URL without saving it")
     def post(self, grant, name, query, body):
-        result = self.dataask.connections.test(name, grant.workspace.name)
+        if body.url is None:
+            result = self.dataask.connections.test(name, grant.workspace.name)
+        else:
+            result = self.dataask.connections.probe(name, body.url, workspace=grant.workspace.name,
+                                                    password=body.password, replace=body.replace)
         return {"name": name, **result.to_dict()}

@@ -59,7 +59,7 @@ def query_data(handler, model: type[BaseModel]) -> dict:
     """Query arguments as a dict (last value wins); unknown names are a 400 via the model."""
     data = {}
     for name, values in handler.request.query_arguments.items():
-        if name in IGNORED_QUERY:
+        if name in IGNORED_QUERY or name.isdigit():  # JupyterLab's cache-busting ?<timestamp>
             continue
         try:
             data[name] = values[-1].decode("utf-8")
