@@ -38,9 +38,8 @@ def test_cli_ask_json_shape(demo_home):
 
 
 def test_ask_magics_follow_up(demo_home, monkeypatch, capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-
     from dataask_magics import DataAskMagics
+    from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
     with make_app(demo_home) as app:

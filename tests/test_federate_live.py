@@ -124,9 +124,8 @@ def test_source_down_gives_clear_error_then_recovers(federated_app, pg_server):
 
 
 def test_federate_magic(federated_app, tmp_path, monkeypatch, capsys):
-    from IPython.core.interactiveshell import InteractiveShell
-
     from dataask_magics import DataAskMagics
+    from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
     magics = DataAskMagics(shell=shell, app=federated_app)

@@ -50,7 +50,7 @@ def _column(values: list) -> pa.Array:
 
 def rows_to_arrow(names: list[str], rows: list[tuple]) -> pa.Table:
     """Build an Arrow table from DB-API rows; duplicate column names are kept."""
-    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     arrays = [_column(list(col)) if rows else pa.array([], pa.null()) for col in columns]
     return pa.Table.from_arrays(arrays, names=list(names))
 

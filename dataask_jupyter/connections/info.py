@@ -74,7 +74,7 @@ class ConnectionList(list):
 
 def table_rows(table: pa.Table) -> list[list]:
     """Rows of ``table`` as lists (keeps duplicate column names, unlike ``to_pylist``)."""
-    return [list(r) for r in zip(*(col.to_pylist() for col in table.columns))] if table.num_columns else []
+    return [list(r) for r in zip(*(col.to_pylist() for col in table.columns), strict=True)] if table.num_columns else []
 
 
 @dataclass

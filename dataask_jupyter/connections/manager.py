@@ -18,8 +18,14 @@ from dataclasses import dataclass, field
 from ..config import Settings
 from ..crypto import CredentialCipher
 from ..errors import (
-    ConnectionNotFound, CredentialError, DataAskError, QueryCancelled, QueryTimeout, SourceError,
-    UsageError, did_you_mean,
+    ConnectionNotFound,
+    CredentialError,
+    DataAskError,
+    QueryCancelled,
+    QueryTimeout,
+    SourceError,
+    UsageError,
+    did_you_mean,
 )
 from ..store import DEFAULT_WORKSPACE, ConnectionRecord, Repository
 from .base import Connector, FetchResult, OpenedBackend
