@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from ..connections.base import rows_to_arrow
 from ..connections.sanitize import sanitize_error
 
 __all__ = [
@@ -76,22 +77,6 @@ def sanitize_message(text: object, secrets: Iterable[str] = ()) -> str:
 
 
 # --------------------------------------------------------------------------- DB-API adapter
-
-
-def rows_to_arrow(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> pa.Table:
-    """Build an Arrow table from DB-API rows, inferring one type per column.
-
-    Columns whose values Arrow cannot unify (SQLite's dynamic typing) become strings.
-    Duplicate column names are kept.
-    """
-    columns = list(zip(*rows, strict=False)) if rows else [() for _ in names]
-    arrays = []
-    for values in columns:
-        try:
-            arrays.append(pa.array(values))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
-    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 class DBAPISource:
