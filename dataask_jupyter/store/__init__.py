@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from .ask_records import ConversationRec, InstructionRec, SqlPairRec, TurnRec
+from .ask_store import question_key
 from .database import create_store_engine, migrate
 from .records import AuditRecord, ConnectionRecord, EventRecord, UsageTotals, WorkspaceRecord
 from .repository import DEFAULT_WORKSPACE, LocalRepository, Repository
 from .workspace_repository import SQLWorkspaceRepository, WorkspaceRepository  # noqa: F401
 
 __all__ = [
-    "DEFAULT_WORKSPACE", "AuditRecord", "ConnectionRecord", "EventRecord", "LocalRepository", "Repository",
+    "DEFAULT_WORKSPACE", "AuditRecord", "ConnectionRecord", "ConversationRec", "InstructionRec", "SqlPairRec",
+    "TurnRec", "question_key", "EventRecord", "LocalRepository", "Repository",
     "UsageTotals", "WorkspaceRecord", "create_store_engine", "migrate", "open_store",
 ]
 

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import AlreadyExists, StoreUnavailable, WorkspaceNotFound, did_you_mean
 from . import models as m
+from .ask_store import AskStoreMixin, AskStoreProtocol
 from .records import AuditRecord, ConnectionRecord, EventRecord, UsageTotals, WorkspaceRecord
 
 DEFAULT_WORKSPACE = "default"
 EVENTS_KEPT_PER_CONNECTION = 2000
 
 
-class Repository(Protocol):
+class Repository(AskStoreProtocol, Protocol):
     def ensure_workspace(self, name: str, actor: str = "") -> WorkspaceRecord: ...
     def get_workspace(self, name: str) -> WorkspaceRecord: ...
     def list_workspaces(self) -> list[WorkspaceRecord]: ...
@@ -53,7 +54,7 @@ def _conn(row: m.Connection) -> ConnectionRecord:
     )
 
 
-class LocalRepository:
+class LocalRepository(AskStoreMixin):
     """Repository over a SQLAlchemy engine (SQLite in WAL mode or PostgreSQL)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from dataask_jupyter.store import workspace_models  # noqa: F401  (registers its tables on Base)
+from dataask_jupyter.store import ask_models, workspace_models  # noqa: F401  (register their tables on Base)
 from dataask_jupyter.store.models import Base
 
 connection = context.config.attributes["connection"]
