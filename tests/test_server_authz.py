@@ -87,6 +87,7 @@ POLICY = {  # the reviewed policy: changing a route's role check must change thi
     "GET /recents": "user:viewer",
     "GET /search": "user:viewer",
     "GET /templates": "user:viewer",
+    "POST /ask": "workspace_name:viewer",
     "GET /openapi.json": "user:viewer",
 }
 CASES = [pytest.param(pattern, method, id=f"{method} {pattern.removeprefix('/dataask/api')}")

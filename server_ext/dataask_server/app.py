@@ -16,6 +16,7 @@ from . import dashboards as d
 from . import misc
 from . import widgets as w
 from . import workspaces as ws
+from .ask import AskHandler
 from .connections import ConnectionHandler, ConnectionsHandler, ConnectionTestHandler
 from .events import EventsHandler
 from .identity import OwnerPolicy
@@ -54,6 +55,7 @@ ROUTES = [
     (f"{API}/recents", misc.RecentsHandler),
     (f"{API}/search", misc.SearchHandler),
     (f"{API}/templates", misc.TemplatesHandler),
+    (f"{API}/ask", AskHandler),
     (f"{API}/openapi.json", misc.OpenAPIHandler),
 ]
 WEBSOCKETS = [(f"{API}/events", EventsHandler)]
