@@ -181,7 +181,8 @@ def _federate(args) -> int:
 def _ask(args) -> int:
     with _app() as app:
         result = app.ask(args.question, workspace=args.workspace, model=args.model,
-                         connections=args.connection or None, run=not args.no_run, explain=args.explain)
+                         connections=args.connection or None, run=not args.no_run, explain=args.explain,
+                         allow_samples=args.allow_samples)
     if args.json:
         emit(result.to_dict(explain=args.explain or None))
     else:
@@ -190,6 +191,61 @@ def _ask(args) -> int:
             print(result.to_dataframe().to_string(max_rows=50))
         for line in result.insights:
             print(f"- {line}")
+    return 0
+
+
+@handler("history")
+def _history(args) -> int:
+    with _app() as app:
+        found = app.conversations.history(args.workspace, args.n, everyone=args.all)
+    if args.json:
+        emit({"workspace": args.workspace, "history": found.to_dict()})
+    else:
+        print(found._text())
+    return 0
+
+
+@handler("teach")
+def _teach(args) -> int:
+    with _app() as app:
+        pair = app.asker(args.workspace).teach(args.question, args.sql, connection=args.connection)
+    if args.json:
+        emit({"ref": f"p{pair.id}", **pair.to_dict()})
+    else:
+        print(f"Taught p{pair.id}: '{pair.question}' ({'on ' + pair.connection if pair.connection else 'federated'}).")
+    return 0
+
+
+@handler("instruct")
+def _instruct(args) -> int:
+    with _app() as app:
+        app.asker(args.workspace).instruct(args.text)
+    print(f"Instruction saved for workspace '{args.workspace}'.")
+    return 0
+
+
+@handler("knowledge")
+@handler("knowledge list")
+def _knowledge_list(args) -> int:
+    from .nl2sql.history import KnowledgeList
+
+    with _app() as app:
+        found = KnowledgeList(args.workspace, app.asker(args.workspace).knowledge_entries())
+    if getattr(args, "json", False):
+        emit({"workspace": args.workspace, "knowledge": found.to_dict()})
+    else:
+        print(found._text())
+    return 0
+
+
+@handler("knowledge remove")
+def _knowledge_remove(args) -> int:
+    from .nl2sql.knowledge import parse_ref
+
+    kind, entry_id = parse_ref(args.ref)
+    with _app() as app:
+        app.asker(args.workspace).forget(kind, entry_id)
+    print(f"Removed {args.ref}.")
     return 0
 
 
@@ -307,8 +363,37 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", default=None, help="litellm model (default: DATAASK_LLM_MODEL or offline)")
     ask.add_argument("--explain", action="store_true", help="include every stage, attempt and timing")
     ask.add_argument("--no-run", action="store_true", help="only generate and validate the SQL")
+    ask.add_argument("--allow-samples", action="store_true", help="let an LLM see low-cardinality column values")
     ws(ask)
     js(ask)
+
+    hist = sub.add_parser("history", help="recent questions with their SQL")
+    hist.add_argument("n", nargs="?", type=int, default=10, help="how many (default 10)")
+    hist.add_argument("--all", action="store_true", help="everyone's questions, not only yours")
+    ws(hist)
+    js(hist)
+
+    teach = sub.add_parser("teach", help="store a question with the SQL that answers it")
+    teach.add_argument("question")
+    teach.add_argument("sql", help="one read-only SELECT over the workspace's tables")
+    teach.add_argument("--connection", "-c", default=None, help="the connection the SQL runs on (default: inferred)")
+    ws(teach)
+    js(teach)
+
+    instruct = sub.add_parser("instruct", help="store an instruction for the question engines")
+    instruct.add_argument("text", help='e.g. "revenue means sum(quantity*unit_price)"')
+    ws(instruct)
+
+    know = sub.add_parser("knowledge", help="list or remove taught instructions and SQL pairs")
+    ws(know)
+    js(know)
+    know_sub = know.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+    know_list = know_sub.add_parser("list", help="instructions and SQL pairs with their ids")
+    know_rm = know_sub.add_parser("remove", help="remove one by id (i<N> or p<N>)")
+    know_rm.add_argument("ref", help="i<N> (instruction) or p<N> (SQL pair), as listed")
+    for sp in (know_list, know_rm):  # SUPPRESS: an absent option keeps the value given before the subcommand
+        sp.add_argument("--workspace", "-w", default=argparse.SUPPRESS, help="workspace (default: default)")
+    know_list.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object")
 
     ev = sub.add_parser("eval", help="execution accuracy of the question engine on a JSONL set")
     ev.add_argument("file", help='lines {"question", "gold_sql", "connection"}')

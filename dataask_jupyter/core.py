@@ -25,6 +25,7 @@ class DataAsk:
         self.connections = ConnectionManager(self.settings, self.repo, actor=actor)
         self._federator = None
         self._askers: dict[str, object] = {}
+        self._knowledge = None
 
     def asker(self, workspace: str = DEFAULT_WORKSPACE, *, model: str | None = None):
         """The ``%%ask`` pipeline for ``workspace`` (offline engine unless a model is configured).
@@ -38,8 +39,34 @@ class DataAsk:
             self._askers[key] = Asker.from_dataask(
                 self, workspace=workspace, model=model or self.settings.llm_model,
                 run_federated=lambda sql: self.federate(sql, workspace=workspace).table,
+                knowledge=self.knowledge,
             )
         return self._askers[key]
+
+    @property
+    def knowledge(self):
+        """SQL pairs and instructions per workspace, kept in the metadata store."""
+        if self._knowledge is None:
+            from .nl2sql.knowledge_store import StoreKnowledge
+
+            self._knowledge = StoreKnowledge(self.repo, self.connections.actor)
+        return self._knowledge
+
+    @property
+    def conversations(self):
+        """``%%ask`` conversations in the metadata store (``.open(workspace)``, ``.history(workspace)``)."""
+        from .nl2sql.history import ConversationStore
+
+        return ConversationStore(self.repo, self.connections.actor)
+
+    def pin(self, dashboard: str, *, workspace: str = DEFAULT_WORKSPACE, title: str, sql: str,
+            connection: str | None = None, federated: bool = False, chart: dict | None = None,
+            row_count: int | None = None):
+        """Add a query result as a widget to the named dashboard of ``workspace`` (see :mod:`.pinning`)."""
+        from .pinning import pin
+
+        return pin(self, dashboard, workspace=workspace, title=title, sql=sql, connection=connection,
+                   federated=federated, chart=chart, row_count=row_count)
 
     def ask(self, question: str, *, workspace: str = DEFAULT_WORKSPACE, model: str | None = None, **kwargs):
         """Answer ``question`` with SQL, rows, a chart and insights (see ``Asker.ask``)."""

@@ -22,10 +22,11 @@ import pyarrow as pa
 
 from .values import column_roles, records
 
-__all__ = ["VEGA_LITE_SCHEMA", "chart_kind", "choose_chart"]
+__all__ = ["RESULT_DATA", "VEGA_LITE_SCHEMA", "chart_kind", "chart_template", "choose_chart"]
 
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 MAX_POINTS = 5000
+RESULT_DATA = "result"  # the named data source a widget's renderer fills with its query's rows
 
 
 def _field(name: str) -> str:
@@ -123,3 +124,16 @@ def choose_chart(table: pa.Table, *, title: str | None = None) -> dict | None:
 
 def _vl_type(role: str, name: str) -> str:
     return {"number": "quantitative", "time": "temporal" if name.lower() != "year" else "ordinal"}.get(role, "nominal")
+
+
+def chart_template(spec: dict | None) -> dict | None:
+    """``spec`` without its data: inline values become the named data source ``result``.
+
+    What the metadata store keeps with a conversation turn and what a pinned widget holds
+    (the widget's query supplies the rows when it runs), so no row data is stored.
+    """
+    if not spec:
+        return None
+    out = {k: v for k, v in spec.items() if k not in ("data", "datasets")}
+    out["data"] = {"name": RESULT_DATA}
+    return out

@@ -18,13 +18,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from ..errors import DataAskError
 from .base import Generation, GenerationRequest
 from .errors import NotUnderstood
-from .knowledge import PAIR_THRESHOLD, nearest_pairs
+from .knowledge import PAIR_THRESHOLD, nearest_pairs, same_numbers
 from .linking import SchemaIndex, Target
 from .parse import Draft, merge_follow_up, parse_question
 from .render import render
 from .resolve import resolve
+from .result import Replay
 from .schema import SchemaCatalog
 from .text import phrase_key, words_of
 
@@ -61,15 +63,11 @@ class OfflineEngine:
         pair = self._pair(request)
         if pair is not None:
             return pair
-        index = self.index(request.catalog)
-        draft = parse_question(request.question, index)
-        if draft.unknown:
-            extra = self._probe(request.catalog, draft)
-            if extra:
-                index = _Overlay(index, extra)
-                draft = parse_question(request.question, index)
+        draft, index = self._parse(request.question, request.catalog)
         intent = "data"
         previous: Draft | None = request.context if isinstance(request.context, Draft) else None
+        if isinstance(request.context, Replay):
+            previous = self._rebuild(request.context, request.catalog)
         if previous is not None and (draft.is_modifier_only or (draft.follow_up and draft.subject is None)):
             draft = merge_follow_up(draft, previous)
             intent = "follow_up"
@@ -94,12 +92,35 @@ class OfflineEngine:
                           retrieved=sorted({".".join(k) for k in spec.tables()}))
 
     # -- helpers ------------------------------------------------------------------------------------
+    def _parse(self, question: str, catalog: SchemaCatalog) -> tuple[Draft, SchemaIndex]:
+        index = self.index(catalog)
+        draft = parse_question(question, index)
+        if draft.unknown:
+            extra = self._probe(catalog, draft)
+            if extra:
+                index = _Overlay(index, extra)
+                draft = parse_question(question, index)
+        return draft, index
+
+    def _rebuild(self, replay: Replay, catalog: SchemaCatalog) -> Draft | None:
+        """The follow-up state of a conversation restored from the store: re-read its questions."""
+        previous: Draft | None = None
+        for question, intent in replay.questions:
+            try:
+                draft, _ = self._parse(question, catalog)
+            except DataAskError:
+                return None
+            if previous is not None and intent == "follow_up":
+                draft = merge_follow_up(draft, previous)
+            previous = draft
+        return previous if previous is not None and not previous.unknown else None
+
     def _pair(self, request: GenerationRequest) -> Generation | None:
         if request.knowledge is None:
             return None
         pairs = request.knowledge.sql_pairs(request.workspace)
         near = nearest_pairs(request.question, pairs, k=1)
-        if not near or near[0][1] < self.pair_threshold:
+        if not near or near[0][1] < self.pair_threshold or not same_numbers(request.question, near[0][0].question):
             return None
         pair, score = near[0]
         conns, federated = _pair_connections(pair.sql, pair.connection, request.catalog)

@@ -16,12 +16,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..errors import DataAskError, SourceError, UnsafeSQL
+from ..errors import DataAskError, NotFound, SourceError, UnsafeSQL, UsageError
+from ..safety import assert_read_only
 from .base import Engine, Generation, GenerationRequest
 from .charts import choose_chart
 from .errors import FederationUnavailable, GenerationFailed, SchemaCheckFailed
 from .insights import insights as compute_insights
-from .knowledge import KnowledgeStore
+from .knowledge import KnowledgeStore, SqlPair
 from .offline import OfflineEngine
 from .result import AskResult, Conversation
 from .retrieval import retrieve
@@ -280,6 +281,69 @@ class Asker:
         if conversation is not None:
             conversation.add(result, gen.state)
         return result
+
+    # -- knowledge -----------------------------------------------------------------------------------
+    def _require_knowledge(self) -> KnowledgeStore:
+        if self.knowledge is None:
+            raise UsageError("This asker has no knowledge store to teach.")
+        return self.knowledge
+
+    def teach(self, question: str, sql: str, *, connection: str | None = None) -> SqlPair:
+        """Store a question with the SQL that answers it, after the same checks generated SQL gets.
+
+        The SQL must pass the read-only guard and name only tables and columns of the
+        workspace (``connection.table`` names across connections make it federated).
+
+        Raises
+        ------
+        UnsafeSQL
+            The read-only guard refused the SQL (nothing stored).
+        SchemaCheckFailed
+            A table or column is unknown (nothing stored).
+        """
+        from .llm import locate
+
+        store = self._require_knowledge()
+        question, sql = question.strip(), sql.strip().rstrip(";").strip()
+        if not question or not sql:
+            raise UsageError('Teach a question and its SQL, e.g. %dataask teach "top customers" SELECT ...')
+        catalog = self.catalog([connection] if connection else None)
+        try:
+            assert_read_only(sql, dialect=catalog.dialect(connection) if connection else "duckdb")
+            conns, federated, dialect = locate(sql, catalog, [connection] if connection else None)
+            if connection and (federated or conns != [connection]):
+                raise SchemaCheckFailed(f"The SQL does not run on connection '{connection}' alone.")
+            validate_sql(sql, dialect=dialect, catalog=catalog, connection=None if federated else conns[0],
+                         federated=federated)
+        except (UnsafeSQL, SchemaCheckFailed) as exc:
+            raise type(exc)(f"Not taught: {exc.message}", hint=exc.hint or
+                            "Teach a single read-only SELECT over tables of this workspace "
+                            "(connection.table names for several connections).") from None
+        return store.add_sql_pair(self.workspace, question, sql, None if federated else conns[0])
+
+    def instruct(self, text: str) -> None:
+        """Store an instruction for the engines ("revenue means sum(quantity*unit_price)")."""
+        if not text.strip():
+            raise UsageError('Give the instruction, e.g. %dataask instruct "revenue means sum(amount)"')
+        self._require_knowledge().add_instruction(self.workspace, text)
+
+    def knowledge_entries(self) -> list:
+        """Instructions and SQL pairs of the workspace (:class:`~.knowledge.KnowledgeEntry`)."""
+        return self._require_knowledge().entries(self.workspace)
+
+    def forget(self, kind: str, entry_id: int) -> None:
+        """Remove an instruction (``kind="instruction"``) or a SQL pair (``kind="sql_pair"``).
+
+        Raises
+        ------
+        NotFound
+            The workspace has no such entry.
+        """
+        if kind not in ("instruction", "sql_pair"):
+            raise UsageError(f"Unknown kind {kind!r}: use instruction or sql_pair.")
+        if not self._require_knowledge().remove(self.workspace, kind, int(entry_id)):
+            raise NotFound(f"Workspace '{self.workspace}' has no {kind.replace('_', ' ')} {entry_id}.",
+                           hint="List them with %dataask knowledge (or dataask knowledge).")
 
     # -- stages --------------------------------------------------------------------------------------
     def _validate(self, gen: Generation, catalog: SchemaCatalog) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..errors import DataAskError
 from .values import rows as _rows
 
-__all__ = ["AskResult", "Conversation", "Turn"]
+__all__ = ["AskResult", "Conversation", "Replay", "Turn"]
 
 HTML_ROWS = 50
 TIMING_KEYS = ("retrieve", "generate", "execute", "total")
@@ -146,11 +147,24 @@ class AskResult:
 
 @dataclass
 class Turn:
-    """One answered question of a conversation and the engine state for follow-ups."""
+    """One answered question of a conversation and the engine state for follow-ups.
+
+    ``restored`` turns were read back from the metadata store (after a kernel restart): they
+    have no engine state, so :meth:`Conversation.context` rebuilds one from their text.
+    """
 
     result: AskResult
     state: Any = None
     asker: str | None = None
+    restored: bool = False
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Follow-up context of a restored conversation for the offline engine: the questions,
+    oldest first, from the last new question to the latest follow-up, as ``(question, intent)``."""
+
+    questions: tuple[tuple[str, str], ...]
 
 
 class Conversation:
@@ -164,27 +178,60 @@ class Conversation:
         Who asks (stored with each record).
     """
 
-    def __init__(self, workspace: str = "default", asker: str | None = None) -> None:
+    def __init__(self, workspace: str = "default", asker: str | None = None, *,
+                 sink: Any = None, conversation_id: int | None = None) -> None:
         self.workspace = workspace
         self.asker = asker
         self.turns: list[Turn] = []
+        self.id = conversation_id
+        self._sink = sink  # sink(conversation, result): persists each answered turn
         self._lock = threading.Lock()
 
     def context(self, engine: str) -> Any:
-        """Engine state of the latest turn answered by ``engine`` (None when there is none)."""
+        """Engine state of the latest turn answered by ``engine`` (None when there is none).
+
+        For a turn restored from the store: a :class:`Replay` for the offline engine, and
+        ``{"question", "sql"}`` (what the LLM engine keeps) for a model.
+        """
         with self._lock:
-            for turn in reversed(self.turns):
+            for i in range(len(self.turns) - 1, -1, -1):
+                turn = self.turns[i]
                 if turn.result.engine == engine or (engine != "offline" and turn.result.engine != "offline"):
-                    return turn.state
+                    if not turn.restored:
+                        return turn.state
+                    if engine != "offline":
+                        return {"question": turn.result.question, "sql": turn.result.sql}
+                    return self._replay(i)
         return None
+
+    def _replay(self, last: int) -> Replay | None:
+        chain: list[tuple[str, str]] = []
+        for turn in reversed(self.turns[: last + 1]):
+            if turn.result.engine != "offline" or turn.result.intent == "pair":
+                break
+            chain.append((turn.result.question, turn.result.intent))
+            if turn.result.intent != "follow_up":
+                break
+        return Replay(tuple(reversed(chain))) if chain else None
+
+    def restore(self, result: AskResult) -> None:
+        """Append a turn read back from the store (no rows, no engine state)."""
+        with self._lock:
+            self.turns.append(Turn(result, None, self.asker, restored=True))
 
     @property
     def last(self) -> AskResult | None:
         return self.turns[-1].result if self.turns else None
 
     def add(self, result: AskResult, state: Any = None) -> None:
+        """Append an answered turn (and persist it when the conversation has a store sink)."""
         with self._lock:
             self.turns.append(Turn(result, state, self.asker))
+        if self._sink is not None:
+            try:
+                self._sink(self, result)
+            except DataAskError as exc:  # the answer stands; say that history did not keep it
+                result.explanation.append(f"history: not saved ({str(exc).splitlines()[0]})")
 
     def clear(self) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ def parser() -> MagicArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     p.add_argument("--timeout", type=float, default=None, help="seconds")
     p.add_argument("--limit", type=int, default=None, help="row cap")
+    p.add_argument("--pin", metavar="DASHBOARD", default=None, help="add the result to this dashboard")
     p.add_argument("-o", "--output", default=None, help="also store the DataFrame in this variable")
     return p
 
@@ -46,6 +47,10 @@ def run(magics, line: str, cell: str):
     """Run the cell; returns what to display. Sets ``_`` (and ``-o VAR``) to the DataFrame."""
     args = parser().parse_args(split(line))
     app = magics.app
+    if args.explain and args.pin is not None:
+        from dataask_jupyter.errors import UsageError
+
+        raise UsageError("--pin needs a result: leave out --explain.")
     if args.explain:
         return PlanDisplay(app.federate(cell, workspace=magics.workspace, explain=True))
     result = app.federate(
@@ -61,3 +66,7 @@ def run(magics, line: str, cell: str):
     from IPython.display import display
 
     display(FederatedDisplay(result))
+    if args.pin is not None:
+        title = " ".join(cell.split())
+        print(app.pin(args.pin, workspace=magics.workspace, title=title[:80] + ("..." if len(title) > 80 else ""),
+                      sql=cell.strip().rstrip(";"), federated=True, row_count=result.row_count))

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from traitlets import Float, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 
 from dataask_jupyter.core import DataAsk as DataAskCore
 from dataask_jupyter.errors import DataAskError, UsageError
@@ -18,11 +18,14 @@ from dataask_jupyter.errors import DataAskError, UsageError
 from .args import MagicArgumentParser, split
 
 SUBCOMMANDS: dict[str, Callable] = {}
+RAW_SUBCOMMANDS: set[str] = set()  # get the rest of the line unsplit (SQL keeps its quotes)
 
 
-def subcommand(name: str):
+def subcommand(name: str, *, raw: bool = False):
     def register(fn):
         SUBCOMMANDS[name] = fn
+        if raw:
+            RAW_SUBCOMMANDS.add(name)
         return fn
 
     return register
@@ -41,6 +44,7 @@ class DataAskMagics(Magics):
     max_rows = Int(0, help="Row cap for results (0: DATAASK_MAX_ROWS).").tag(config=True)
     timeout = Float(0.0, help="Query timeout in seconds (0: DATAASK_QUERY_TIMEOUT).").tag(config=True)
     model = Unicode("", help="LLM for %%ask through litellm (empty: offline engine or DATAASK_LLM_MODEL).").tag(config=True)
+    allow_samples = Bool(False, help="Let %%ask send low-cardinality column values to an LLM.").tag(config=True)
 
     def __init__(self, shell=None, app: DataAskCore | None = None, **kwargs):
         super().__init__(shell=shell, **kwargs)
@@ -57,6 +61,9 @@ class DataAskMagics(Magics):
     def dataask(self, line: str):
         """%dataask connect NAME URL | connections | tables NAME | test NAME | remove NAME | sql NAME QUERY"""
         try:
+            head, _, rest = line.strip().partition(" ")
+            if head in RAW_SUBCOMMANDS:
+                return SUBCOMMANDS[head](self, rest)
             words = split(line)
             if not words or words[0] not in SUBCOMMANDS:
                 raise UsageError(
@@ -98,6 +105,8 @@ class DataAskMagics(Magics):
             show_error(exc)
             return None
 
+
+from . import ask as _ask  # noqa: E402,F401  (registers history, teach, instruct, knowledge)
 
 DataAskMagics.__name__ = "DataAsk"  # so %config DataAsk.workspace works
 DataAskMagics.__qualname__ = "DataAsk"
