@@ -40,6 +40,37 @@ class UsageError(DataAskError, ValueError):
     code = "bad_request"
 
 
+class FlowError(UsageError):
+    """A prep flow (or one step of it) is invalid: unknown column, type mismatch, bad option.
+
+    Parameters
+    ----------
+    message
+        One sentence a user can act on (with "did you mean" where it helps).
+    step_id
+        Id of the step at fault; ``None`` for problems of the flow as a whole.
+    field
+        The option of the step at fault, e.g. ``"conditions[0].column"``.
+    hint
+        Optional second line: how to fix it.
+    """
+
+    code = "flow_error"
+
+    def __init__(self, message: str, *, step_id: str | None = None, field: str | None = None,
+                 hint: str | None = None) -> None:
+        self.step_id = step_id
+        self.field = field
+        super().__init__(message, hint=hint)
+
+    def to_dict(self) -> dict:
+        """The wire shape, plus ``step_id`` and ``field`` so the prep canvas can mark the step."""
+        out: dict = super().to_dict()
+        out["step_id"] = self.step_id
+        out["field"] = self.field
+        return out
+
+
 class ConfigError(DataAskError, RuntimeError):
     """The installation is misconfigured (environment, key file, store URL)."""
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field
 
-from .models import FederatedQuery, Id, Input, Member, Name, Output, SqlQuery, Tag, Text
+from .models import FederatedQuery, FlowQuery, Id, Input, Member, Name, Output, SqlQuery, Tag, Text
 
 # -- datasets, runs, recents, audit --------------------------------------------------------
-DatasetQueryIn = Annotated[SqlQuery | FederatedQuery, Field(discriminator="kind")]
+DatasetQueryIn = Annotated[SqlQuery | FederatedQuery | FlowQuery, Field(discriminator="kind")]
 
 
 class DatasetIn(Input):
@@ -29,7 +29,7 @@ class DatasetOut(Output):
     workspace_id: int
     name: str
     description: str
-    query: SqlQuery | FederatedQuery
+    query: Annotated[SqlQuery | FederatedQuery | FlowQuery, Field(discriminator="kind")]
     version: int
     created_by: str = ""
     created_at: datetime | None = None

@@ -8,18 +8,28 @@ of their own.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import UsageError
 from .roles import Level, PrincipalKind, Role
 
 MAX_WIDGETS = 500
 MAX_SQL = 100_000
+MAX_FLOW_CHARS = 1_000_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -185,6 +195,22 @@ class FederatedQuery(Input):
 
     kind: Literal["federated"] = "federated"
     sql: SQL
+
+
+class FlowQuery(Input):
+    """A prep flow (:mod:`dataask_jupyter.prep`); it compiles to SQL where its data lives when it runs."""
+
+    kind: Literal["flow"] = "flow"
+    flow: dict[str, Any]
+
+    @field_validator("flow")
+    @classmethod
+    def _valid_flow(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from ..prep.flow import Flow
+
+        if len(json.dumps(value, default=str)) > MAX_FLOW_CHARS:
+            raise ValueError(f"a flow is at most {MAX_FLOW_CHARS:,} characters of JSON")
+        return Flow.parse(value).to_dict()  # FlowError is a ValueError: a 400 naming the step
 
 
 class DatasetQuery(Input):

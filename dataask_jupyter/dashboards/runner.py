@@ -24,7 +24,7 @@ from ..errors import DataAskError, UsageError
 from .access import Grant
 from .api_models import RunIn, RunOut
 from .events import EventBus, make_event
-from .models import DashboardDoc, DatasetQuery, FederatedQuery, SqlQuery
+from .models import DashboardDoc, DatasetQuery, FederatedQuery, FlowQuery, SqlQuery
 
 CACHE_TTL_SECONDS = 60.0
 CACHE_ENTRIES = 256
@@ -130,8 +130,26 @@ class WidgetRunner:
             ds = self.repo.dataset(query.dataset_id)
             if ds is None or ds.workspace_id != g.workspace.id:
                 raise UsageError(f"Dataset {query.dataset_id} no longer exists in this workspace.")
-            query = SqlQuery(**ds.query) if ds.query.get("kind") == "sql" else FederatedQuery(**ds.query)
+            kind = ds.query.get("kind")
+            query = (SqlQuery(**ds.query) if kind == "sql" else FlowQuery(**ds.query) if kind == "flow"
+                     else FederatedQuery(**ds.query))
+        if isinstance(query, FlowQuery):
+            query = self._flow_query(g, query)
         return widget, query
+
+    def _flow_query(self, g: Grant, query: FlowQuery) -> SqlQuery | FederatedQuery:
+        """A saved prep flow as SQL: on its one connection, or federated across several."""
+        from types import SimpleNamespace
+
+        from ..prep.api import PrepSession
+        from ..prep.flow import Flow
+
+        flow = Flow.parse(query.flow)
+        session = PrepSession(SimpleNamespace(connections=self.connections, settings=self.settings),
+                              g.workspace.name, federate=False)
+        sql = session.sql(flow)
+        names = flow.connections()
+        return SqlQuery(connection=names[0], sql=sql) if len(names) == 1 else FederatedQuery(sql=sql)
 
     def run(self, g: Grant, widget_id: str, body: RunIn) -> RunOut:
         """Run the widget's query and return up to ``body.max_rows`` rows."""
