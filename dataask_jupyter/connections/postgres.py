@@ -8,6 +8,7 @@ import ibis
 import psycopg
 
 from .base import Connector, FetchResult, OpenedBackend, fetch_capped
+from .pg_arrow import CopyUnsupported, copy_to_arrow, describe
 
 
 class PostgresConnector(Connector):
@@ -51,10 +52,31 @@ class PostgresConnector(Connector):
             raw.execute("SET TRANSACTION READ ONLY")
             if timeout:
                 raw.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
+            fast = self._copy_fetch(raw, sql, max_rows)
+            if fast is not None:
+                return fast
             # a server-side cursor streams: a 10M-row SELECT * fetches only max_rows + 1 rows
             with raw.cursor(name=f"dataask_{uuid.uuid4().hex[:12]}") as cur:
                 cur.execute(sql)
                 return fetch_capped(cur, max_rows)
+
+    @staticmethod
+    def _copy_fetch(raw: psycopg.Connection, sql: str, max_rows: int) -> FetchResult | None:
+        """COPY → Arrow for plain column types (see :mod:`.pg_arrow`); ``None``: use the row path."""
+        if max_rows < 0:
+            return None
+        try:
+            with raw.transaction():  # a savepoint: a refused attempt leaves the transaction usable
+                with raw.cursor() as cur:
+                    described = describe(cur, sql)
+                    if described is None:
+                        return None
+                    table = copy_to_arrow(cur, sql, *described, max_rows + 1)
+        except CopyUnsupported:
+            return None
+        except psycopg.errors.SyntaxError:  # a statement our subquery wrapper does not fit
+            return None
+        return FetchResult(table.slice(0, max_rows), table.num_rows > max_rows)
 
     def cancel(self, opened) -> None:
         raw: psycopg.Connection = opened.raw
