@@ -355,36 +355,52 @@ function render({ model, el }) {
     const rel = model.get("relationships") || { tables: [], joins: [] };
     const panel = h("div", { class: "da-prep-relations" });
     const boxes = {};
-    const boxW = 170;
-    const rows = (t) => Math.min(7, Object.keys(t.columns || {}).length);
-    const height = 40 + Math.max(1, ...rel.tables.map((t) => rows(t))) * 15 + 40;
-    const width = Math.max(360, 20 + rel.tables.length * (boxW + 60));
+    const boxW = 150;
+    const gapX = 56;
+    const shownColumns = (t) => [...t.keys, ...Object.keys(t.columns || {}).filter((c) => !t.keys.includes(c))].slice(0, 7);
+    const tallest = Math.max(1, ...rel.tables.map((t) => shownColumns(t).length));
+    const bottom = 20 + 26 + tallest * 15;
+    const height = bottom + 56;
+    const width = Math.max(360, 20 + rel.tables.length * (boxW + gapX));
     const svg = s("svg", { class: "da-prep-er", width, height });
     rel.tables.forEach((t, i) => {
-      const x = 20 + i * (boxW + 60);
+      const x = 20 + i * (boxW + gapX);
       const y = 20;
-      boxes[t.key] = { x, y, t };
-      const g = s("g", { class: `da-prep-er-table${t.suggested ? " suggested" : ""}` });
-      const cols = Object.keys(t.columns || {});
-      const shown = [...t.keys, ...cols.filter((c) => !t.keys.includes(c))].slice(0, 7);
+      const shown = shownColumns(t);
+      boxes[t.key] = { x, y, i, t, shown, h: 26 + shown.length * 15 };
+      const g = s("g", { class: `da-prep-er-table${t.suggested ? " suggested" : ""}`, "data-table": t.key });
       g.append(s("rect", { x, y, width: boxW, height: 26 + shown.length * 15, rx: 4 }));
       g.append(s("text", { x: x + 8, y: y + 17, class: "da-prep-er-title" }, `${t.connection}.${t.table}`));
-      shown.forEach((c, j) => g.append(s("text", { x: x + 10, y: y + 40 + j * 15, class: t.keys.includes(c) ? "da-prep-er-key" : "da-prep-er-col" }, `${t.keys.includes(c) ? "🔑 " : ""}${c}`)));
+      shown.forEach((c, j) => g.append(s("text", { x: x + 10, y: y + 40 + j * 15, class: t.keys.includes(c) ? "da-prep-er-key" : "da-prep-er-col" }, `${t.keys.includes(c) ? "◆ " : ""}${c}`)));
       svg.append(g);
     });
-    rel.joins.forEach((j, n) => {
+    let below = 0;
+    rel.joins.forEach((j) => {
       const a = boxes[j.from];
       const b = boxes[j.to];
       if (!a || !b) return;
-      const y1 = a.y + 36 + Math.max(0, a.t.keys.indexOf(j.from_column)) * 15;
-      const y2 = b.y + 36 + Math.max(0, b.t.keys.indexOf(j.to_column)) * 15;
-      const [x1, x2] = a.x < b.x ? [a.x + boxW, b.x] : [a.x, b.x + boxW];
-      const bend = a.x === b.x ? 40 : 0;
-      const path = s("path", { d: `M${x1},${y1} C${x1 + (x2 > x1 ? 30 : -30) + bend},${y1} ${x2 - (x2 > x1 ? 30 : -30) + bend},${y2} ${x2},${y2}`,
-        class: `da-prep-er-join${j.suggested ? " suggested" : ""}`, "stroke-dasharray": j.suggested ? "6 4" : "none" });
+      let d;
+      let lx;
+      let ly;
+      if (Math.abs(a.i - b.i) === 1) { // neighbours: key row to key row, side to side
+        const y1 = a.y + 36 + Math.max(0, a.shown.indexOf(j.from_column)) * 15;
+        const y2 = b.y + 36 + Math.max(0, b.shown.indexOf(j.to_column)) * 15;
+        const [x1, x2] = a.x < b.x ? [a.x + boxW, b.x] : [a.x, b.x + boxW];
+        d = `M${x1},${y1} C${(x1 + x2) / 2},${y1} ${(x1 + x2) / 2},${y2} ${x2},${y2}`;
+        lx = (x1 + x2) / 2 - 14;
+        ly = Math.min(y1, y2) - 5;
+      } else { // farther apart (or the same table): under the boxes, so no box is crossed
+        const depth = bottom + 14 + (below++ % 3) * 12;
+        const x1 = a.x + boxW / 2 + (a.i === b.i ? -20 : 0);
+        const x2 = b.x + boxW / 2 + (a.i === b.i ? 20 : 0);
+        d = `M${x1},${a.y + a.h} C${x1},${depth} ${x2},${depth} ${x2},${b.y + b.h}`;
+        lx = (x1 + x2) / 2 - 14;
+        ly = depth + 4;
+      }
+      const path = s("path", { d, class: `da-prep-er-join${j.suggested ? " suggested" : ""}`, "stroke-dasharray": j.suggested ? "6 4" : "none" });
       path.append(s("title", {}, `${j.from_column} = ${j.to_column}${j.suggested ? ` (suggested, ${Math.round(100 * j.confidence)}%)` : ` (${j.how}, step ${j.step_id})`}`));
       svg.append(path);
-      svg.append(s("text", { x: (x1 + x2) / 2 - 20, y: Math.min(y1, y2) - 4 - (n % 2) * 10, class: "da-prep-er-label" }, j.suggested ? `${Math.round(100 * j.confidence)}%?` : j.how));
+      svg.append(s("text", { x: lx, y: ly, class: "da-prep-er-label" }, j.suggested ? `${Math.round(100 * j.confidence)}%?` : j.how));
     });
     panel.append(h("div", { class: "da-prep-er-wrap" }, svg));
     const suggested = rel.joins.filter((j) => j.suggested);
