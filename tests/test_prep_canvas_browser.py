@@ -193,9 +193,16 @@ def test_canvas_renders_nodes_preview_error_badge_and_diagram(canvas):
             assert set(page.locator(".da-prep-table-preview tbody tr td:nth-child(4)").all_inner_texts()) == {"completed"}
 
             # fix the bad step in the property panel: the badge turns ok
+            # (with autocomplete: columns of the step's input)
             page.locator('.da-prep-node[data-step-id="s3"]').click()
             area = page.locator('.da-prep-field[data-field="expression"] input')
-            area.fill("amount * 0.8")
+            area.fill("")
+            area.press_sequentially("amo")
+            hint = page.locator(".da-prep-hint", has_text="amount")
+            expect(hint).to_have_count(1, timeout=UI_TIMEOUT)
+            hint.click()
+            assert area.input_value() == "amount"
+            area.press_sequentially(" * 0.8")
             area.press("Enter")
             area.blur()
             expect(page.locator('.da-prep-node[data-step-id="s3"] .da-prep-badge.ok')).to_have_count(1, timeout=UI_TIMEOUT)
@@ -244,6 +251,6 @@ def test_canvas_renders_nodes_preview_error_badge_and_diagram(canvas):
     failed = [e for e in log if not e["response"]["ok"]]
     assert not failed, failed
     commands = [e["request"]["command"] for e in log]
-    assert {"select", "update_step", "add_table", "undo", "redo", "suggest_joins"} <= set(commands)
+    assert {"select", "update_step", "add_table", "undo", "redo", "suggest_joins", "complete"} <= set(commands)
     assert [s["id"] for s in widget.flow["steps"]] == ["s1", "s2", "s3", "s4"]
     assert (OUT / "prep_canvas.png").stat().st_size > 10_000

@@ -84,6 +84,15 @@ def test_front_end_files_ship_next_to_the_module(canvas):
     assert w._esm == js and ".da-prep-node" in w._css
 
 
+def test_the_wheel_ships_the_front_end():
+    hatchling = pytest.importorskip("hatchling.builders.wheel")
+    from tests.foundation_fixtures import REPO
+
+    files = {f.distribution_path for f in hatchling.WheelBuilder(str(REPO)).recurse_included_files()}
+    assert {"dataask_magics/static/prep_canvas.js", "dataask_magics/static/prep_canvas.css",
+            "dataask_magics/prep_canvas.py", "dataask_jupyter/prep/session.py"} <= files
+
+
 def test_messages_edit_the_flow_and_refresh_the_preview(canvas):
     w, wire = canvas
     r = wire("select", step_id="s2")

@@ -140,6 +140,17 @@ def test_a_step_that_fails_validation_is_reported_with_its_field(da):
     assert status["ok"] is False
 
 
+def test_expression_autocomplete_uses_the_input_columns_of_the_step(da):
+    ed = FlowEditor(da, flow={"steps": [ORDERS, {"type": "calculate", "name": "net", "expression": "amout"},
+                                        {"type": "calculate", "name": "gross", "expression": "net * 2"}]})
+    assert ed.complete("s2", "amo")[0] == "amount"  # works while the step itself is bad
+    assert "upper(" in ed.complete("s2", "round(amount) + upp")
+    assert ed.complete("s2", "[cust")[0] == "[customer_id]"
+    assert "net" not in ed.complete("s2", "ne")  # a step only sees its input
+    ed.update_step("s2", {"expression": "amount * 0.8"})
+    assert ed.complete("s3", "ne")[0] == "net"
+
+
 def test_step_templates_are_valid_for_their_input(da):
     ed = FlowEditor(da, flow={"steps": [ORDERS]})
     columns = ed.statuses()[0]["columns"]
@@ -282,13 +293,14 @@ def test_commands_are_typed_and_never_raise(da):
     assert ask(ed, "relationships")["result"]["tables"][0]["key"] == "shop_sales.orders"
     assert ask(ed, "accept_join", index=0)["ok"]
     assert ask(ed, "suggest_cleaning", step_id="s1", columns=["amount"])["ok"]
+    assert ask(ed, "complete", step_id="s2", prefix="stat")["result"][0] == "status"
     assert ask(ed, "remove_step", step_id="s3")["ok"]
     assert ask(ed, "undo")["result"] == {"changed": True} and ask(ed, "redo")["result"] == {"changed": True}
     assert ask(ed, "export", kind="sql")["result"]["kind"] == "sql"
     assert ask(ed, "save", name="typed_commands")["result"]["version"] == 1
     covered = {"schema", "add_table", "columns", "new_step", "update_step", "add_step", "move_step", "select",
                "preview", "profile", "suggest_joins", "relationships", "accept_join", "suggest_cleaning",
-               "remove_step", "undo", "redo", "export", "save"}
+               "remove_step", "undo", "redo", "export", "save", "complete"}
     assert covered == set(COMMAND_NAMES)
     # errors are answered per request, with the request's id
     assert dispatch(ed, ["not", "a", "dict"])[0]["error"]["code"] == "bad_request"

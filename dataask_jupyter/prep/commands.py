@@ -192,6 +192,17 @@ class SuggestCleaning(Command):
         return editor.suggest_cleaning(self.step_id, self.columns)
 
 
+class Complete(Command):
+    """Autocomplete for a calculated field: replacements for the word ending ``prefix``."""
+
+    command: Literal["complete"]
+    step_id: StepId
+    prefix: Annotated[str, Field(max_length=5000)]
+
+    def run(self, editor):
+        return editor.complete(self.step_id, self.prefix)
+
+
 class Schema(Command):
     """Connections and their tables, for the schema browser."""
 
@@ -243,11 +254,11 @@ class Export(Command):
 
 COMMANDS: tuple[type[Command], ...] = (
     AddStep, NewStep, UpdateStep, RemoveStep, MoveStep, Select, Undo, Redo, AddTable, Preview, Profile,
-    SuggestJoins, AcceptJoin, SuggestCleaning, Schema, Columns, Relationships, Save, Export,
+    SuggestJoins, AcceptJoin, SuggestCleaning, Complete, Schema, Columns, Relationships, Save, Export,
 )
 AnyCommand = Annotated[
     AddStep | NewStep | UpdateStep | RemoveStep | MoveStep | Select | Undo | Redo | AddTable | Preview | Profile
-    | SuggestJoins | AcceptJoin | SuggestCleaning | Schema | Columns | Relationships | Save | Export,
+    | SuggestJoins | AcceptJoin | SuggestCleaning | Complete | Schema | Columns | Relationships | Save | Export,
     Field(discriminator="command"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(AnyCommand)

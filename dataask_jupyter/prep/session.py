@@ -25,6 +25,7 @@ from ..errors import DataAskError, FlowError, UsageError
 from ..store import DEFAULT_WORKSPACE
 from . import datasets
 from .api import PrepSession
+from .expressions import complete as complete_expression
 from .flow import Flow, _normalize_type
 from .steps import STEP_ID_RE, STEP_TYPES
 
@@ -388,6 +389,13 @@ class FlowEditor:
         """"Clean this column" proposals (each with the step to add)."""
         step_id = step_id or self.selected
         return [s.to_dict() for s in self.engine.suggest_cleaning(Flow.parse(self._prefix(step_id)), None, columns)]
+
+    def complete(self, step_id: str, prefix: str, *, limit: int = 20) -> list[str]:
+        """Autocomplete for an expression typed in ``step_id``: replacements for the word at the
+        end of ``prefix`` (columns of the step's input first, then functions)."""
+        i = self._index(step_id)
+        columns = self._columns_after(self.steps[i - 1]["id"]) if i > 0 else {}
+        return complete_expression(prefix, list(columns), limit=limit)
 
     # -- schema browser and relationship diagram -----------------------------------------------
     def schema(self) -> list[dict]:

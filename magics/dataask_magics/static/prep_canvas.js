@@ -260,9 +260,41 @@ function render({ model, el }) {
       });
       input = area;
     }
+    if (step.type === "calculate" && key === "expression") return expressionField(step, input, send);
     const st = statusOf(step.id);
     const bad = st && st.error && st.error.field && (st.error.field === key || st.error.field.startsWith(key + "[") || st.error.field.startsWith(key + "."));
     return h("label", { class: `da-prep-field${bad ? " invalid" : ""}`, dataset: { field: key } }, h("span", { text: key }), input);
+  }
+
+  // a calculated field's expression, with autocomplete (columns of the step's input, then functions)
+  function expressionField(step, input, send) {
+    const hints = h("div", { class: "da-prep-complete" });
+    let timer = null;
+    input.setAttribute("autocomplete", "off");
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const prefix = input.value.slice(0, input.selectionStart === null ? input.value.length : input.selectionStart);
+        request("complete", { step_id: step.id, prefix }).then((r) => {
+          hints.replaceChildren();
+          if (!r.ok) return;
+          for (const word of r.result.slice(0, 12)) {
+            hints.append(h("button", { class: "da-prep-hint", onmousedown: (ev) => {
+              ev.preventDefault(); // keep the focus in the input
+              const tail = /(\[[^\]]*|[A-Za-z_][A-Za-z0-9_]*)$/.exec(prefix);
+              const head = tail ? prefix.slice(0, tail.index) : prefix;
+              input.value = head + word + input.value.slice(prefix.length);
+              input.focus();
+              hints.replaceChildren();
+            } }, word));
+          }
+        });
+      }, 150);
+    });
+    const st = statusOf(step.id);
+    const bad = st && st.error && st.error.field === "expression";
+    return h("label", { class: `da-prep-field${bad ? " invalid" : ""}`, dataset: { field: "expression" } },
+      h("span", { text: "expression" }), input, hints);
   }
 
   function properties() {
