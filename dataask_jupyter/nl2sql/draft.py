@@ -71,6 +71,7 @@ class Draft:
     follow_add: bool = False
     row_count: bool = False
     asks_list_rows: bool = False
+    outer: str | None = None  # an aggregate over the per-group results (:mod:`.nested`)
 
     def mentions(self) -> list[Mention]:
         out = [m.mention for m in self.measures if m.mention] + [d.mention for d in self.dims if d.mention]

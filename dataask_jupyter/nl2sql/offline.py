@@ -23,6 +23,7 @@ from .base import Generation, GenerationRequest
 from .errors import NotUnderstood
 from .knowledge import PAIR_THRESHOLD, nearest_pairs, same_numbers
 from .linking import SchemaIndex, Target
+from .nested import split_nested, wrap
 from .parse import Draft, merge_follow_up, parse_question
 from .render import render
 from .resolve import resolve
@@ -63,7 +64,7 @@ class OfflineEngine:
         pair = self._pair(request)
         if pair is not None:
             return pair
-        draft, index = self._parse(request.question, request.catalog)
+        draft, index = self._draft(request.question, request.catalog)
         intent = "data"
         previous: Draft | None = request.context if isinstance(request.context, Draft) else None
         if isinstance(request.context, Replay):
@@ -82,8 +83,13 @@ class OfflineEngine:
             raise NotUnderstood("The question names no table, column or value of the connected databases.",
                                 unmapped_words=[])
         spec = resolve(draft, request.catalog, index)
+        if draft.outer and spec.measures:
+            spec.order, spec.limit = [], None
         out = render(spec, request.catalog)
         notes = list(spec.notes)
+        if draft.outer and spec.measures:
+            out.sql = wrap(out.sql, draft.outer, spec.measures[0].alias, out.dialect)
+            notes.append(f"{draft.outer} over the per-group results ({spec.measures[0].alias})")
         if intent == "follow_up" and previous is not None:
             notes.insert(0, f"follow-up of: {previous.question}")
         if out.federated:
@@ -102,12 +108,27 @@ class OfflineEngine:
                 draft = parse_question(question, index)
         return draft, index
 
+    def _draft(self, question: str, catalog: SchemaCatalog) -> tuple[Draft, SchemaIndex]:
+        """The draft of a question; a nested aggregate ("average number of orders per customer")
+        is the draft of its inner question with ``outer`` set."""
+        nest = split_nested(question, self.index(catalog))
+        if nest is not None:
+            try:
+                inner, index = self._parse(nest.inner, catalog)
+            except DataAskError:
+                inner = None
+            if inner is not None and not inner.unknown and inner.dims and len(inner.measures) == 1 \
+                    and inner.measures[0].agg in ("count", "sum") and not inner.compare and not inner.share:
+                inner.outer, inner.question = nest.outer, question
+                return inner, index
+        return self._parse(question, catalog)
+
     def _rebuild(self, replay: Replay, catalog: SchemaCatalog) -> Draft | None:
         """The follow-up state of a conversation restored from the store: re-read its questions."""
         previous: Draft | None = None
         for question, intent in replay.questions:
             try:
-                draft, _ = self._parse(question, catalog)
+                draft, _ = self._draft(question, catalog)
             except DataAskError:
                 return None
             if previous is not None and intent == "follow_up":

@@ -298,6 +298,10 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
             d.conds.append(Cond("null", m, "is_null"))
             neg = False
             continue
+        if neg and m.is_table and _has_entity(d):  # "customers with no orders": none related
+            d.conds.append(Cond("count", m, "=", [0]))
+            neg = False
+            continue
         if which_at == -1 or rank_next:
             which_at, rank_next = None, False
             d.others.append(m)
@@ -307,6 +311,12 @@ def _walk(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) 
         d.others.append(m)
     if agg is not None:
         d.measures.append(Measure(agg if not distinct else "count_distinct", None))
+
+
+def _has_entity(d: Draft) -> bool:
+    """Has the question already named what is listed or counted ("customers ... no orders")?"""
+    return any(m.is_table for m in d.others) or d.subject is not None or any(
+        m.mention is not None and m.mention.is_table for m in d.measures)
 
 
 def _settle(d: Draft, spans: list[Span], tokens: list[Token], index: SchemaIndex) -> None:

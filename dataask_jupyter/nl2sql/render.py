@@ -118,8 +118,15 @@ class _Writer:
         if self.federated or child_conn != self.spec.base[0]:
             child = f"{self.q(child_conn)}.{child}"
         fk = self.q(cf.child.column)
+        n = _num(cf.number)
+        if cf.op in ("=", "<=") and n == 0 or cf.op == "<" and n == 1:  # none related: an anti-join
+            return f"{self.col(cf.parent)} NOT IN (SELECT {fk} FROM {child} WHERE {fk} IS NOT NULL)"
+        if cf.op in ("<", "<="):  # "fewer than 3": rows with none related count too
+            keep = ">=" if cf.op == "<" else ">"
+            return (f"{self.col(cf.parent)} NOT IN (SELECT {fk} FROM {child} WHERE {fk} IS NOT NULL "
+                    f"GROUP BY {fk} HAVING COUNT(*) {keep} {literal(n)})")
         return (f"{self.col(cf.parent)} IN (SELECT {fk} FROM {child} GROUP BY {fk} "
-                f"HAVING COUNT(*) {cf.op} {literal(_num(cf.number))})")
+                f"HAVING COUNT(*) {cf.op} {literal(n)})")
 
     # -- statement -----------------------------------------------------------------------------------
     def sql(self) -> str:

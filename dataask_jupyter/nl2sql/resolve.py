@@ -207,6 +207,14 @@ def _measures(d: Draft, ctx: _Ctx, spec: QuerySpec) -> None:
             agg = "sum"  # "how many passengers": add up a column that already counts things
         if agg == "count" and col.kind != "text":
             agg = "count_col"
+        if agg in ("sum", "avg", "median") and (col.kind != "number" or col.is_key):  # "total orders": count
+            table = ctx.pick(m.mention, ("table",), role="measure")
+            if table is not None:
+                spec.measures.append(_count(ctx, table.table, None))
+                continue
+            if col.kind != "number":
+                raise NotUnderstood(f"'{m.mention.text}' ({t.table[1]}.{t.column}) is not a number to add up "
+                                    "or average.", unmapped_words=[m.mention.text])
         if agg == "count_distinct" and col.kind != "text" and col.kind != "number" and not col.temporal:
             agg = "count_col"
         word = _alias_words(m.word) if (synonym and m.word) else t.column
