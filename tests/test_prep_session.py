@@ -315,3 +315,16 @@ def test_commands_are_typed_and_never_raise(da):
     source = ask(ed, "remove_step", step_id="s1")
     assert source["error"]["step_id"] == "s1"
     assert ask(ed, "add_table", connection="nowhere", table="x")["error"]["code"] == "connection_not_found"
+
+
+def test_team_mode_kernels_do_not_write_the_shared_store(tmp_path):
+    from cryptography.fernet import Fernet
+
+    from dataask_jupyter.errors import ConfigError
+
+    settings = Settings(home=tmp_path / "team", mode="team", secret_keys=(Fernet.generate_key().decode(),))
+    with DataAsk(settings) as team:
+        ed = FlowEditor(team, flow={"steps": [ORDERS]})
+        with pytest.raises(ConfigError, match="team mode") as err:
+            ed.save("orders")
+        assert "REST API" in str(err.value) and ed.dataset is None

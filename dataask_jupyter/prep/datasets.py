@@ -3,14 +3,15 @@
 Goes through the dashboards domain's dataset functions (role checks, audit, version
 check, events), so a saved flow is a dataset like any other: dashboards reuse it and the
 REST API lists it. The kernel acts as the configured actor; in personal mode that user
-owns the server and is admin of every workspace (as in the server extension).
+owns the server and is admin of every workspace (as in the server extension). In team mode
+a kernel does not write the shared store: saving is refused (as ``--pin``), use the REST API.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import NotFound, did_you_mean
+from ..errors import ConfigError, NotFound, did_you_mean
 from ..store import DEFAULT_WORKSPACE
 from .flow import Flow
 
@@ -28,8 +29,18 @@ def _api(da):
 def _grant(da, workspace: str, minimum: str = "viewer"):
     from ..dashboards.roles import Principal
 
-    principal = Principal(da.settings.actor, superuser=not da.settings.team)
+    principal = Principal(da.connections.actor, superuser=not da.settings.team)  # personal: the owner
     return _api(da).authorize(principal, "workspace_name", workspace, minimum)
+
+
+def _refuse_team_mode(settings) -> None:
+    """A kernel never writes the shared store of a team deployment (as ``--pin``)."""
+    if settings.team:
+        raise ConfigError(
+            "Saving a flow from a kernel is not available in team mode: a kernel does not write the "
+            "shared store itself.",
+            hint="Export the flow (canvas.editor.flow_dict()) and save it through the DataAsk REST API "
+                 "(POST /dataask/api/workspaces/{ws}/datasets with query kind 'flow').")
 
 
 def flow_datasets(da, workspace: str = DEFAULT_WORKSPACE) -> list:
@@ -74,6 +85,8 @@ def save_flow(da, flow: Any, name: str, workspace: str = DEFAULT_WORKSPACE, *, d
 
     Raises
     ------
+    ConfigError
+        Team mode: a kernel does not write the shared store.
     FlowError
         The flow is invalid (the step at fault is named).
     AlreadyExists
@@ -83,6 +96,7 @@ def save_flow(da, flow: Any, name: str, workspace: str = DEFAULT_WORKSPACE, *, d
     from ..dashboards.models import FlowQuery
     from ..dashboards.roles import Role
 
+    _refuse_team_mode(da.settings)
     parsed = Flow.parse(flow)
     query = FlowQuery(flow=parsed.to_dict())
     api = _api(da)
