@@ -232,3 +232,21 @@ def test_allow_samples_flag_and_trait_and_stored_knowledge_reach_the_prompt(demo
         for e in magics.dataask("knowledge"):
             magics.dataask(f"knowledge remove {e.ref}")
         capsys.readouterr()
+
+
+def test_restored_turns_give_each_engine_its_follow_up_context():
+    from dataask_jupyter.nl2sql import AskResult, Conversation
+    from dataask_jupyter.nl2sql.result import Replay
+
+    conv = Conversation("default")
+    for q, intent, engine in (("total revenue by year", "data", "offline"), ("only for Europe", "follow_up", "offline"),
+                              ("now by month", "follow_up", "offline")):
+        conv.restore(AskResult(question=q, sql=f"-- {q}", federated=False, engine=engine, intent=intent))
+    replay = conv.context("offline")
+    assert isinstance(replay, Replay) and [q for q, _ in replay.questions] == [
+        "total revenue by year", "only for Europe", "now by month"]
+    assert conv.context("openai/x") is None  # no LLM turn yet
+    conv.restore(AskResult(question="top products", sql="SELECT 1", federated=False, engine="openai/x"))
+    assert conv.context("openai/y") == {"question": "top products", "sql": "SELECT 1"}
+    conv.restore(AskResult(question="key accounts", sql="SELECT 2", federated=False, engine="offline", intent="pair"))
+    assert conv.context("offline") is None  # a reused pair has no state to build on

@@ -4,12 +4,14 @@ Wiring (what ``%%ask``, ``dataask ask`` and ``dataask eval`` call)::
 
     asker = Asker.from_dataask(da, workspace="default",
                                run_federated=lambda sql: federator.run(sql, sources=...),
-                               knowledge=store_backed_knowledge)      # a KnowledgeStore
+                               knowledge=StoreKnowledge(da.repo, actor))  # a KnowledgeStore
+    conversation = ConversationStore(da.repo, actor).open("default")  # latest, from the store
     result = asker.ask("Which 5 regions had the highest revenue in 2024?",
                        connections=None, engine=None, explain=False, run=True,
                        conversation=conversation)                     # -> AskResult
     result.to_dict()            # the CLI --json shape
-    conversation.to_records()   # rows for the metadata store
+    conversation.to_records()   # what the store keeps (turns are saved as they are answered)
+    asker.teach("question", "SELECT ...")  # guard + schema check, then stored
     report = evaluate(asker, open("questions.jsonl"), connection=None)
     print(report.summary())
 
@@ -39,8 +41,10 @@ from .errors import (
     SchemaCheckFailed,
 )
 from .evaluate import EvalReport, evaluate, load_cases, results_match
+from .history import ConversationStore
 from .insights import insights
-from .knowledge import InMemoryKnowledge, KnowledgeStore, SqlPair
+from .knowledge import InMemoryKnowledge, KnowledgeEntry, KnowledgeStore, SqlPair
+from .knowledge_store import StoreKnowledge
 from .llm import LLMEngine
 from .offline import OfflineEngine
 from .pipeline import Asker
@@ -49,8 +53,8 @@ from .schema import SchemaCatalog
 from .validate import validate_sql
 
 __all__ = [
-    "AskResult", "Asker", "Conversation", "Engine", "EvalReport", "FederationUnavailable", "Generation",
-    "GenerationFailed", "GenerationRequest", "InMemoryKnowledge", "KnowledgeStore", "LLMEngine",
-    "NeedsClarification", "NotUnderstood", "OfflineEngine", "SchemaCatalog", "SchemaCheckFailed", "SqlPair",
+    "AskResult", "Asker", "Conversation", "ConversationStore", "Engine", "EvalReport", "FederationUnavailable", "Generation",
+    "GenerationFailed", "GenerationRequest", "InMemoryKnowledge", "KnowledgeEntry", "KnowledgeStore", "LLMEngine",
+    "NeedsClarification", "NotUnderstood", "OfflineEngine", "SchemaCatalog", "SchemaCheckFailed", "SqlPair", "StoreKnowledge",
     "chart_kind", "choose_chart", "evaluate", "insights", "load_cases", "results_match", "validate_sql",
 ]
