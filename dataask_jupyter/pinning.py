@@ -1,23 +1,39 @@
 """Pin a query result to a dashboard: what ``%%ask --pin`` and ``%%federate --pin`` call.
 
 Personal mode goes through the core :class:`~dataask_jupyter.dashboards.DashboardsAPI` on
-the shared metadata store, as the server's owner. Team mode would have to go through the
-DataAsk Hub service (a kernel must not write the shared store itself); until that client
-exists, pinning there is refused with what to set, never written locally.
+the shared metadata store, as the server's owner. Team mode never writes the shared store
+from a kernel: it calls the DataAsk API of the Hub service (``DATAASK_API_URL``, the base
+URL ending in ``/dataask/api``) with the user's token (``DATAASK_API_TOKEN``, else
+``JUPYTERHUB_API_TOKEN``), so the service checks the user's role; without a URL and a token
+it refuses and says what to set.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 
-from .errors import ConfigError, UsageError
+from .errors import (
+    ConfigError,
+    Conflict,
+    DataAskError,
+    Forbidden,
+    NotFound,
+    StoreUnavailable,
+    UsageError,
+)
 from .safety import assert_read_only
 
 __all__ = ["PinReceipt", "pin", "widget_kind"]
 
 _KINDS = {"metric": "metric", "line": "line", "bar": "bar", "stacked_bar": "bar", "scatter": "scatter"}
 REMOTE_ENV = "DATAASK_API_URL"
+TOKEN_ENVS = ("DATAASK_API_TOKEN", "JUPYTERHUB_API_TOKEN")
+REMOTE_TIMEOUT = 30.0
 
 
 def widget_kind(chart: dict | None) -> str:
@@ -46,18 +62,23 @@ class PinReceipt:
         return dict(self.__dict__)
 
 
-def _refuse_team_mode(settings) -> None:
-    if not settings.team:
-        return
-    if not os.environ.get(REMOTE_ENV):
-        raise ConfigError(
-            "--pin is not available in team mode without the DataAsk Hub service: a kernel does not write "
-            "the shared store itself.",
-            hint=f"Set {REMOTE_ENV} to the DataAsk Hub service URL (with JUPYTERHUB_API_TOKEN), or add the "
-                 "widget from the dashboard editor.")
-    raise ConfigError(
-        f"--pin through the DataAsk Hub service ({REMOTE_ENV}) is not supported by this version yet; "
-        "nothing was pinned.", hint="Add the widget from the dashboard editor.")
+def _widget(title: str, sql: str, connection: str | None, federated: bool, chart: dict | None,
+            row_count: int | None):
+    from .dashboards.models import FederatedQuery, SqlQuery, WidgetIn
+    from .nl2sql.charts import chart_template
+
+    kind = widget_kind(chart)
+    query = FederatedQuery(sql=sql) if federated else SqlQuery(connection=connection, sql=sql)
+    options = {"pinned_rows": row_count} if row_count is not None else {}
+    return WidgetIn(kind=kind, title=title, query=query, spec=chart_template(chart) if kind != "table" else None,
+                    options=options)
+
+
+def _place(widget, below: int):
+    from .dashboards.models import GridPos
+
+    wide = widget.kind == "table"
+    return widget.model_copy(update={"position": GridPos(x=0, y=below, w=12 if wide else 6, h=4)})
 
 
 def pin(dataask, dashboard: str, *, workspace: str, title: str, sql: str, connection: str | None = None,
@@ -70,23 +91,28 @@ def pin(dataask, dashboard: str, *, workspace: str, title: str, sql: str, connec
     Raises
     ------
     ConfigError
-        Team mode (see module docstring).
+        Team mode without ``DATAASK_API_URL`` and a token (see module docstring).
     UnsafeSQL
         The SQL is not a single read-only statement.
     """
-    from .dashboards import DashboardsAPI, Principal, Scope
-    from .dashboards.api_models import SearchFilter
-    from .dashboards.models import DashboardCreate, FederatedQuery, GridPos, SqlQuery, WidgetIn
-    from .nl2sql.charts import chart_template
-
-    _refuse_team_mode(dataask.settings)
     name = " ".join(dashboard.split())
     if not name:
         raise UsageError('Name the dashboard, e.g. --pin "Sales overview".')
     if not federated and not connection:
         raise UsageError("A pinned query needs its connection (or federated SQL).")
+    sql = sql.strip().rstrip(";").strip()
     assert_read_only(sql, dialect="duckdb" if federated else dataask.connections.dialect(connection, workspace))
-    title = " ".join(title.split())[:200]
+    widget = _widget(" ".join(title.split())[:200], sql, connection, federated, chart, row_count)
+    if dataask.settings.team:
+        return _pin_remote(_remote(), name, workspace, widget)
+    return _pin_local(dataask, name, workspace, widget)
+
+
+def _pin_local(dataask, name: str, workspace: str, widget) -> PinReceipt:
+    from .dashboards import DashboardsAPI, Principal, Scope
+    from .dashboards.api_models import SearchFilter
+    from .dashboards.models import DashboardCreate
+
     ws = dataask.repo.get_workspace(workspace)
     api = DashboardsAPI.from_dataask(dataask)
     who = Principal(dataask.connections.actor, superuser=True)  # personal mode: the server's owner
@@ -102,13 +128,78 @@ def pin(dataask, dashboard: str, *, workspace: str, title: str, sql: str, connec
     else:
         dashboard_id = hits[0].id
     current = api.dashboards.widgets(api.authorize(who, Scope.dashboard, dashboard_id, "editor"))
-    y = max((w.position.y + w.position.h for w in current), default=0)
-    kind = widget_kind(chart)
-    query = FederatedQuery(sql=sql) if federated else SqlQuery(connection=connection, sql=sql)
-    options = {"pinned_rows": row_count} if row_count is not None else {}
-    widget = WidgetIn(kind=kind, title=title, query=query,
-                      spec=chart_template(chart) if kind != "table" else None, options=options,
-                      position=GridPos(x=0, y=y, w=12 if kind == "table" else 6, h=4))
-    out = api.dashboards.pin(who, dashboard_id, widget, workspace_id=ws.id, message=f"Pinned: {title}")
+    below = max((w.position.y + w.position.h for w in current), default=0)
+    out = api.dashboards.pin(who, dashboard_id, _place(widget, below), workspace_id=ws.id,
+                             message=f"Pinned: {widget.title}")
     return PinReceipt(workspace=workspace, dashboard_id=out.dashboard_id, dashboard=name, widget_id=out.id,
                       version=out.dashboard_version, created_dashboard=created)
+
+
+# -- team mode: through the Hub service's API ------------------------------------------------------
+class _Remote:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base.rstrip("/"), token
+
+    def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None):
+        url = f"{self.base}/{path.lstrip('/')}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"token {self.token}", "Content-Type": "application/json", "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=REMOTE_TIMEOUT) as resp:  # noqa: S310 (configured URL)
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc) from None
+        except (urllib.error.URLError, OSError):
+            raise StoreUnavailable(f"The DataAsk Hub service ({REMOTE_ENV}) is unreachable; nothing was pinned.",
+                                   hint="Check the URL, or try again shortly.") from None
+        return json.loads(raw) if raw else None
+
+
+def _http_error(exc: urllib.error.HTTPError) -> DataAskError:
+    try:
+        message = json.loads(exc.read() or b"{}").get("error", {}).get("message") or ""
+    except (ValueError, AttributeError):
+        message = ""
+    message = f"The DataAsk Hub service refused the pin ({exc.code}): {message or exc.reason}"
+    cls = {403: Forbidden, 404: NotFound, 409: Conflict}.get(exc.code)
+    if cls is not None:
+        return cls(message)
+    if exc.code == 401:
+        return ConfigError(message, hint=f"Set {TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]}) to a valid token.")
+    return UsageError(message) if 400 <= exc.code < 500 else StoreUnavailable(message)
+
+
+def _remote() -> _Remote:
+    url = os.environ.get(REMOTE_ENV, "").strip()
+    token = next((os.environ[k].strip() for k in TOKEN_ENVS if os.environ.get(k, "").strip()), "")
+    if not url or not token:
+        missing = REMOTE_ENV if not url else f"{TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]})"
+        raise ConfigError(
+            "--pin in team mode goes through the DataAsk Hub service; a kernel does not write the shared "
+            "store itself, so nothing was pinned.",
+            hint=f"Set {missing}: {REMOTE_ENV} is the service's API URL ending in /dataask/api.")
+    if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+        raise ConfigError(f"{REMOTE_ENV} must be an http(s) URL.")
+    return _Remote(url, token)
+
+
+def _pin_remote(remote: _Remote, name: str, workspace: str, widget) -> PinReceipt:
+    spaces = remote.call("GET", "workspaces")["items"]
+    ws = next((w for w in spaces if w["name"] == workspace), None)
+    if ws is None:
+        raise NotFound(f"No workspace named '{workspace}' that you are a member of on the DataAsk Hub service.")
+    found = remote.call("GET", "search", params={"q": name, "workspace_id": ws["id"], "limit": 1000})["items"]
+    hits = [d for d in found if d["name"] == name]
+    if len(hits) > 1:
+        raise UsageError(f"Several dashboards in workspace '{workspace}' are named '{name}'.")
+    created = not hits
+    dashboard_id = remote.call("POST", f"workspaces/{ws['id']}/dashboards",
+                               {"name": name, "message": "Created by --pin"})["id"] if created else hits[0]["id"]
+    current = remote.call("GET", f"dashboards/{dashboard_id}/widgets")["items"]
+    below = max((w["position"]["y"] + w["position"]["h"] for w in current), default=0)
+    body = {**_place(widget, below).model_dump(mode="json", exclude_none=True),
+            "message": f"Pinned: {widget.title}"}
+    out = remote.call("POST", f"dashboards/{dashboard_id}/widgets", body)
+    return PinReceipt(workspace=workspace, dashboard_id=out["dashboard_id"], dashboard=name, widget_id=out["id"],
+                      version=out["dashboard_version"], created_dashboard=created)
