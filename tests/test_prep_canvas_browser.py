@@ -192,6 +192,16 @@ def test_canvas_renders_nodes_preview_error_badge_and_diagram(canvas):
             assert headers == ["id", "customer_id", "order_date", "status", "channel", "amount"]
             assert set(page.locator(".da-prep-table-preview tbody tr td:nth-child(4)").all_inner_texts()) == {"completed"}
 
+            # the filter's form: change its operator, the preview follows; undo restores it
+            condition = page.locator(".da-prep-condition")
+            expect(condition).to_have_count(1)
+            assert condition.locator(".da-prep-cond-column").input_value() == "status"
+            condition.locator(".da-prep-cond-op").select_option("!=")
+            expect(page.locator(".da-prep-caption")).to_contain_text("713 rows", timeout=UI_TIMEOUT)
+            assert "completed" not in page.locator(".da-prep-table-preview tbody tr td:nth-child(4)").all_inner_texts()
+            page.locator(".da-prep-undo").click()
+            expect(page.locator(".da-prep-caption")).to_contain_text("5,301 rows", timeout=UI_TIMEOUT)
+
             # fix the bad step in the property panel: the badge turns ok
             # (with autocomplete: columns of the step's input)
             page.locator('.da-prep-node[data-step-id="s3"]').click()
@@ -214,6 +224,7 @@ def test_canvas_renders_nodes_preview_error_badge_and_diagram(canvas):
             expect(nodes).to_have_count(4, timeout=UI_TIMEOUT)
             expect(page.locator('.da-prep-node[data-step-id="s4"]')).to_contain_text("customers on customer_id=id")
             expect(page.locator(".da-prep-side")).to_have_count(1)
+            assert widget.preview["ok"], widget.preview  # a cross-database preview (federation)
             expect(page.locator(".da-prep-table-preview thead th", has_text="region")).to_have_count(1)
             expect(page.locator(".da-prep-er-table")).to_have_count(2)
             expect(page.locator(".da-prep-er-join:not(.suggested)")).to_have_count(1)

@@ -19,7 +19,7 @@ FLOW = {"steps": [ORDERS,
                   {"type": "filter", "conditions": [{"column": "status", "op": "=", "value": "completed"}]},
                   {"type": "calculate", "name": "net", "expression": "amout * 0.8"}]}
 SYNCED = {"workspace", "flow", "statuses", "selected", "can_undo", "can_redo", "dataset", "preview", "profile",
-          "schema", "relationships", "cleaning", "step_types", "commands"}
+          "schema", "relationships", "cleaning", "step_types", "commands", "vocabulary"}
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,7 @@ def test_state_lives_in_synced_traitlets(canvas):
     assert [c["name"] for c in w.schema] == ["shop_crm", "shop_sales"]
     assert "orders" in w.schema[1]["tables"] and w.relationships["tables"][0]["key"] == "shop_sales.orders"
     assert set(w.commands) == set(COMMAND_NAMES) and "pivot" in w.step_types
+    assert "starts with" in w.vocabulary["filter_ops"] and "median" in w.vocabulary["agg_functions"]
 
 
 def test_front_end_files_ship_next_to_the_module(canvas):
@@ -105,7 +106,8 @@ def test_messages_edit_the_flow_and_refresh_the_preview(canvas):
     assert w.preview["columns"][-1] == "net"
     r = wire("add_table", connection="shop_crm", table="customers")
     assert r["result"] == {"step_id": "s4"} and w.flow["steps"][-1]["on"] == [["customer_id", "id"]]
-    assert w.selected == "s4" and "region" in w.preview["columns"]
+    assert w.selected == "s4" and w.preview["ok"], w.preview  # a cross-database preview (federation)
+    assert "region" in w.preview["columns"]
     assert [t["key"] for t in w.relationships["tables"]] == ["shop_sales.orders", "shop_crm.customers"]
     r = wire("undo")
     assert r["result"] == {"changed": True} and len(w.flow["steps"]) == 3 and w.can_redo

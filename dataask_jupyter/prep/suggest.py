@@ -23,6 +23,7 @@ import ibis
 import ibis.expr.types as ir
 from rapidfuzz import fuzz
 
+from ..errors import DataAskError
 from .compiler import Catalog, StepExpr
 from .expressions import column_token, kind_of, sql_trim
 from .preview import json_value
@@ -180,7 +181,10 @@ def suggest_joins(left: StepExpr, catalog: Catalog, candidates: Sequence[tuple[s
     out = []
     for i, (score, s, right, dialect) in enumerate(scored):
         if i < measure:
-            s.overlap = value_overlap(left, s.left, right, s.right, catalog, s.right_connection, dialect)
+            try:
+                s.overlap = value_overlap(left, s.left, right, s.right, catalog, s.right_connection, dialect)
+            except DataAskError as exc:  # a slow or failing probe: rank on names and types alone
+                s.reasons.append(f"value overlap not measured ({exc.code})")
         if s.overlap is not None:
             s.confidence = 0.45 * score + 0.1 + 0.45 * s.overlap
             s.reasons.append(f"{s.overlap:.0%} of sampled '{s.left}' values exist in '{s.right}'")

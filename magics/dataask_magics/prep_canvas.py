@@ -26,7 +26,7 @@ from dataask_jupyter.prep.commands import (
     dispatch,
 )
 from dataask_jupyter.prep.session import FlowEditor
-from dataask_jupyter.prep.steps import STEP_TYPES
+from dataask_jupyter.prep.steps import AGG_FUNCTIONS, FILTER_OPS, STEP_TYPES, TYPE_NAMES
 from dataask_jupyter.store import DEFAULT_WORKSPACE
 
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +67,8 @@ class PrepCanvas(anywidget.AnyWidget):
     cleaning = traitlets.List().tag(sync=True)
     step_types = traitlets.List(list(STEP_TYPES)).tag(sync=True)
     commands = traitlets.List(list(COMMAND_NAMES)).tag(sync=True)
+    vocabulary = traitlets.Dict({"filter_ops": list(FILTER_OPS), "agg_functions": list(AGG_FUNCTIONS),
+                                 "types": sorted(TYPE_NAMES)}).tag(sync=True)
 
     def __init__(self, flow: Any = None, workspace: str = DEFAULT_WORKSPACE, *, name: str | None = None,
                  dataask=None, editor: FlowEditor | None = None, **kwargs) -> None:

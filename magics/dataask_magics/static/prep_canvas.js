@@ -241,10 +241,12 @@ function render({ model, el }) {
   }
 
   // -- property panel ------------------------------------------------------------------------
-  function field(step, key, value) {
+  function field(step, key, value, columns) {
     const send = (v) => request("update_step", { step_id: step.id, changes: { [key]: v } });
-    let input;
-    if (ENUMS[key] && typeof value === "string") {
+    let input = columns ? structured(step, key, value, columns, send) : null;
+    if (input) {
+      // a form for the common options (below)
+    } else if (ENUMS[key] && typeof value === "string") {
       input = h("select", { onchange: (ev) => send(ev.target.value) }, ENUMS[key].map((o) => h("option", { value: o, selected: o === value, text: o })));
     } else if (typeof value === "boolean") {
       input = h("input", { type: "checkbox", checked: value, onchange: (ev) => send(ev.target.checked) });
@@ -263,7 +265,85 @@ function render({ model, el }) {
     if (step.type === "calculate" && key === "expression") return expressionField(step, input, send);
     const st = statusOf(step.id);
     const bad = st && st.error && st.error.field && (st.error.field === key || st.error.field.startsWith(key + "[") || st.error.field.startsWith(key + "."));
-    return h("label", { class: `da-prep-field${bad ? " invalid" : ""}`, dataset: { field: key } }, h("span", { text: key }), input);
+    return h("div", { class: `da-prep-field${bad ? " invalid" : ""}`, dataset: { field: key } }, h("span", { text: key }), input);
+  }
+
+  // -- forms for conditions, measures, sort keys and column lists ----------------------------------
+  function vocab(name, fallback) {
+    const v = model.get("vocabulary") || {};
+    return v[name] || fallback;
+  }
+
+  function pick(options, value, onchange, extra = {}) {
+    const list = value !== undefined && value !== null && value !== "" && !options.includes(value) ? [value, ...options] : options;
+    return h("select", { onchange: (ev) => onchange(ev.target.value), ...extra },
+      list.map((o) => h("option", { value: o, selected: o === value, text: o === "" ? "(rows)" : o })));
+  }
+
+  function parseValue(text, type) {
+    const t = text.trim();
+    if (t !== "" && /^(int|float|decimal|uint)/.test(type || "") && !Number.isNaN(Number(t))) return Number(t);
+    return text;
+  }
+
+  function showValue(value) {
+    if (Array.isArray(value)) return value.map((v) => String(v)).join(", ");
+    if (value && typeof value === "object") return JSON.stringify(value);
+    return value === null || value === undefined ? "" : String(value);
+  }
+
+  function structured(step, key, value, columns, send) {
+    const names = Object.keys(columns);
+    const kind = `${step.type}.${key}`;
+    const remove = (list, i) => h("button", { class: "da-prep-x", title: "Remove", onclick: () => send(list.filter((_, j) => j !== i)) }, "×");
+    if (kind === "filter.conditions" && Array.isArray(value) && !value.some((c) => c && c.conditions)) {
+      const ops = vocab("filter_ops", ["=", "!=", "<", "<=", ">", ">=", "in", "not in", "between", "contains", "starts with", "ends with", "is null", "is not null"]);
+      const set = (i, patch) => send(value.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+      return h("div", { class: "da-prep-rows" }, value.map((c, i) => {
+        const many = c.op === "in" || c.op === "not in" || c.op === "between";
+        const valueInput = c.op === "is null" || c.op === "is not null" ? null : h("input", {
+          type: "text", class: "da-prep-value", value: showValue(c.value), placeholder: many ? "a, b, c" : "value",
+          onchange: (ev) => set(i, { value: many ? ev.target.value.split(",").map((x) => parseValue(x.trim(), columns[c.column])) : parseValue(ev.target.value, columns[c.column]) }),
+        });
+        return h("div", { class: "da-prep-row da-prep-condition" },
+          pick(names, c.column, (v) => set(i, { column: v }), { class: "da-prep-cond-column" }),
+          pick(ops, c.op, (v) => set(i, { op: v, value: v === "is null" || v === "is not null" ? null : c.value }), { class: "da-prep-cond-op" }),
+          valueInput, remove(value, i));
+      }), h("button", { class: "da-prep-more", onclick: () => send([...value, { column: names[0], op: "is not null" }]) }, "+ condition"));
+    }
+    if (kind === "aggregate.measures" && Array.isArray(value)) {
+      const fns = vocab("agg_functions", ["count", "count_distinct", "sum", "avg", "min", "max", "median"]);
+      const set = (i, patch) => send(value.map((m, j) => {
+        if (j !== i) return m;
+        const next = { ...m, ...patch };
+        if (next.column === "") delete next.column;
+        return next;
+      }));
+      return h("div", { class: "da-prep-rows" }, value.map((m, i) => h("div", { class: "da-prep-row da-prep-measure" },
+        pick(fns, m.function || "count", (v) => set(i, { function: v })),
+        pick(["", ...names], m.column || "", (v) => set(i, { column: v })),
+        h("input", { type: "text", class: "da-prep-as", placeholder: "as", value: m.as || "", onchange: (ev) => set(i, { as: ev.target.value || undefined }) }),
+        remove(value, i))),
+      h("button", { class: "da-prep-more", onclick: () => send([...value, { function: "count", as: `count_${value.length + 1}` }]) }, "+ measure"));
+    }
+    if (kind === "sort.by" && Array.isArray(value)) {
+      const keys = value.map((k) => (typeof k === "string" ? { column: k } : k));
+      const set = (i, patch) => send(keys.map((k, j) => (j === i ? { ...k, ...patch } : k)));
+      return h("div", { class: "da-prep-rows" }, keys.map((k, i) => h("div", { class: "da-prep-row" },
+        pick(names, k.column, (v) => set(i, { column: v })),
+        h("label", { class: "da-prep-check" }, h("input", { type: "checkbox", checked: !!k.descending, onchange: (ev) => set(i, { descending: ev.target.checked }) }), "descending"),
+        remove(keys, i))),
+      h("button", { class: "da-prep-more", onclick: () => send([...keys, { column: names[0], descending: false }]) }, "+ sort key"));
+    }
+    const lists = ["aggregate.group_by", "select.columns", "hide.columns", "deduplicate.columns", "unpivot.columns", "pivot.index"];
+    if (lists.includes(kind) && (Array.isArray(value) || value === undefined)) {
+      const chosen = value || [];
+      return h("div", { class: "da-prep-chips" }, [...chosen.filter((c) => !names.includes(c)), ...names].map((c) => h("button", {
+        class: `da-prep-chip${chosen.includes(c) ? " on" : ""}`, "aria-pressed": chosen.includes(c) ? "true" : "false",
+        onclick: () => send(chosen.includes(c) ? chosen.filter((x) => x !== c) : [...chosen, c]),
+      }, c)));
+    }
+    return null;
   }
 
   // a calculated field's expression, with autocomplete (columns of the step's input, then functions)
@@ -307,11 +387,12 @@ function render({ model, el }) {
     const st = statusOf(step.id);
     panel.append(h("div", { class: "da-prep-heading" }, `Step ${index + 1}: ${TYPE_LABELS[step.type] || step.type}`, h("code", { text: step.id })));
     if (st && st.error) panel.append(h("div", { class: `da-prep-error${st.error.code === "blocked" ? " blocked" : ""}`, text: st.error.message }));
+    const before = index > 0 ? statusOf(steps[index - 1].id) : null;
+    const columns = before && before.ok && before.columns ? before.columns : null;
     for (const [key, value] of Object.entries(step)) {
       if (key === "id" || key === "type" || key === "ui") continue;
-      panel.append(field(step, key, value));
+      panel.append(field(step, key, value, columns));
     }
-    const before = index > 0 ? statusOf(steps[index - 1].id) : null;
     if (before && before.columns) {
       panel.append(h("div", { class: "da-prep-inputs" }, h("span", { class: "da-prep-muted", text: "Input columns: " }),
         Object.keys(before.columns).map((c) => h("code", { text: c }))));
@@ -477,7 +558,7 @@ function render({ model, el }) {
     }
   }
 
-  const traits = ["flow", "statuses", "selected", "can_undo", "can_redo", "dataset", "preview", "profile", "schema", "relationships", "cleaning"];
+  const traits = ["flow", "statuses", "selected", "can_undo", "can_redo", "dataset", "preview", "profile", "schema", "relationships", "cleaning", "vocabulary"];
   let queued = false;
   const redraw = () => {
     if (queued) return;
