@@ -189,7 +189,7 @@ def test_suggested_joins_are_dashed_until_accepted(da):
     assert all(s["right"]["table"] != "orders" for s in found)  # never the flow's own tables
     suggested = [j for j in ed.relationships()["joins"] if j["suggested"]]
     assert suggested[0] == {"from": "shop_sales.orders", "from_column": "customer_id", "to": "shop_crm.customers",
-                            "to_column": "id", "how": "left", "step_id": None, "suggested": True, "suggestion": 0,
+                            "to_column": "id", "how": "inner", "step_id": None, "suggested": True, "suggestion": 0,
                             "confidence": found[0]["confidence"]}
     sid = ed.accept_join(0)
     assert ed.steps[-1]["on"] == [["customer_id", "id"]] and sid == "s2" and ed.statuses()[-1]["ok"]
@@ -328,3 +328,17 @@ def test_team_mode_kernels_do_not_write_the_shared_store(tmp_path):
         with pytest.raises(ConfigError, match="team mode") as err:
             ed.save("orders")
         assert "REST API" in str(err.value) and ed.dataset is None
+
+
+def test_a_flow_file_with_a_bad_step_opens_for_fixing(da, tmp_path):
+    path = tmp_path / "flow.json"
+    path.write_text(json.dumps({"steps": [ORDERS, {"type": "limit", "n": "many"}]}))
+    ed = FlowEditor(da, flow=path)
+    assert ed.ids == ["s1", "s2"] and ed.statuses()[1]["error"]["field"] == "n"
+    assert ed.suggest_joins()[0]["right"]["table"] == "customers"  # from the last good step
+    ed.update_step("s2", {"n": 3})
+    assert ed.preview()["row_count"] == 3
+    with pytest.raises(FlowError, match="not valid JSON"):
+        FlowEditor(da, flow="{steps")
+    with pytest.raises(FlowError, match="Cannot read"):
+        FlowEditor(da, flow=tmp_path / "missing.json")

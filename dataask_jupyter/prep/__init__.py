@@ -10,7 +10,10 @@ Typical use::
 
 Modules: :mod:`.flow` / :mod:`.steps` (the format), :mod:`.expressions` (calculated fields),
 :mod:`.compiler` (flow -> ibis -> SQL/code), :mod:`.preview`, :mod:`.profile`,
-:mod:`.suggest`, :mod:`.api` (front-door functions), :mod:`.cli` (``dataask prep``).
+:mod:`.suggest`, :mod:`.api` (front-door functions), :mod:`.cli` (``dataask prep``),
+:mod:`.session` (the prep canvas's controller: a flow under edit with undo/redo),
+:mod:`.commands` (the canvas's typed request/response protocol) and :mod:`.datasets`
+(flows saved as datasets of a workspace).
 """
 
 from __future__ import annotations

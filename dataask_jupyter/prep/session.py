@@ -94,7 +94,7 @@ class FlowEditor:
         elif isinstance(flow, dict):
             data = copy.deepcopy(flow)
         elif isinstance(flow, str | bytes | Path):
-            data = Flow.parse(flow).to_dict()
+            data = _json_flow(flow)  # a bad step is kept, to be fixed on the canvas
         else:
             raise UsageError("A flow is a dict, JSON text, a path to a JSON file or a Flow.")
         steps = data.get("steps") or []
@@ -368,10 +368,10 @@ class FlowEditor:
 
     def suggest_joins(self, step_id: str | None = None, connection: str | None = None,
                       table: str | None = None, *, limit: int = 5, min_confidence: float = 0.5) -> list[dict]:
-        """Join keys from ``step_id``'s output to ``connection.table`` (default: the tables of
-        every connection of the workspace); kept for :meth:`relationships` until accepted."""
-        step_id = step_id or self.selected
-        prefix = Flow.parse(self._prefix(step_id))
+        """Join keys from ``step_id``'s output (default: the last good step) to
+        ``connection.table`` (default: the tables of every connection of the workspace); kept
+        for :meth:`relationships` until accepted."""
+        prefix = Flow.parse(self._prefix(step_id) if step_id else self._valid_prefix())
         right = {"connection": connection, "table": table} if connection and table else None
         found = [s.to_dict() for s in self.engine.suggest_joins(prefix, None, right, max_tables=50)]
         joined = {(r["connection"], r["table"]) for r in self._tables()}
@@ -468,7 +468,8 @@ class FlowEditor:
             left = owner(sug["left"])
             if left is not None:
                 edges.append({"from": left["key"], "from_column": sug["left"], "to": key,
-                              "to_column": sug["right"]["column"], "how": "left", "step_id": None,
+                              "to_column": sug["right"]["column"], "how": sug["step"].get("how", "inner"),
+                              "step_id": None,
                               "suggested": True, "suggestion": i, "confidence": sug["confidence"]})
         for e in edges:
             for key, col in ((e["from"], e["from_column"]), (e["to"], e["to_column"])):
@@ -524,6 +525,22 @@ class FlowEditor:
         return {"flow": self.flow_dict(), "statuses": statuses, "selected": self.selected,
                 "can_undo": self.can_undo, "can_redo": self.can_redo, "dataset": self.dataset,
                 "workspace": self.workspace, "check_seconds": round(time.perf_counter() - started, 4)}
+
+
+def _json_flow(source: str | bytes | Path) -> dict:
+    """A flow's JSON (text or file) as a dict, without validating its steps."""
+    if isinstance(source, Path):
+        try:
+            source = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FlowError(f"Cannot read the flow file {source.name}: {exc.strerror}.") from None
+    try:
+        data = json.loads(source)
+    except json.JSONDecodeError as exc:
+        raise FlowError(f"The flow is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    if not isinstance(data, dict):
+        raise FlowError('A flow is a JSON object: {"steps": [...]}.')
+    return data
 
 
 def step_template(kind: str, columns: dict[str, str]) -> dict:
