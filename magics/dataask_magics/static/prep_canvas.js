@@ -20,6 +20,14 @@ const TYPE_LABELS = {
   unpivot: "Unpivot", sort: "Sort", deduplicate: "Deduplicate", fill_nulls: "Fill nulls",
   change_type: "Change type", limit: "Limit",
 };
+// options the engine defaults, shown in the property panel even when a step omits them
+const DEFAULTS = {
+  join: { how: "inner" },
+  filter: { combine: "and" },
+  aggregate: { group_by: [], measures: [] },
+  deduplicate: { keep: "first" },
+  change_type: { on_error: "null" },
+};
 const NODE_W = 150;
 const NODE_H = 64;
 const GAP = 46;
@@ -389,7 +397,7 @@ function render({ model, el }) {
     if (st && st.error) panel.append(h("div", { class: `da-prep-error${st.error.code === "blocked" ? " blocked" : ""}`, text: st.error.message }));
     const before = index > 0 ? statusOf(steps[index - 1].id) : null;
     const columns = before && before.ok && before.columns ? before.columns : null;
-    for (const [key, value] of Object.entries(step)) {
+    for (const [key, value] of Object.entries({ ...(DEFAULTS[step.type] || {}), ...step })) {
       if (key === "id" || key === "type" || key === "ui") continue;
       panel.append(field(step, key, value, columns));
     }
