@@ -104,6 +104,39 @@ export class ConnectionsBody extends ReactWidget {
   private _formOpen = false;
 }
 
+/** Ask before deleting something: what goes, and that it cannot be undone. */
+export async function confirmDelete(what: string, detail: string): Promise<boolean> {
+  const body = document.createElement('div');
+  body.className = 'jp-DataAsk-confirm';
+  const p = document.createElement('p');
+  p.textContent = detail;
+  body.append(p);
+  const result = await showDialog({
+    title: `Delete ${what}?`,
+    body: new Widget({ node: body }),
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: 'Delete', ariaLabel: `Delete ${what}` })
+    ],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
+
+/** A yes/no question with a custom accept label. */
+export async function confirmAction(title: string, text: string, accept: string): Promise<boolean> {
+  const body = document.createElement('div');
+  body.className = 'jp-DataAsk-confirm';
+  body.textContent = text;
+  const result = await showDialog({
+    title,
+    body: new Widget({ node: body }),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: accept })],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
+
 /** The sidebar: header, then one accordion section per feature. */
 export class DataAskSidebar extends SidePanel {
   constructor(readonly store: ConnectionsStore) {
@@ -149,6 +182,37 @@ export class DataAskSidebar extends SidePanel {
   }
 
   readonly connections: ConnectionsBody;
+
+  /** Add a collapsible section (Dashboards, Ask...) with its toolbar buttons. */
+  addSection(
+    id: string,
+    label: string,
+    caption: string,
+    body: Widget,
+    buttons: ToolbarButton[] = []
+  ): PanelWithToolbar {
+    const section = new PanelWithToolbar();
+    section.id = id;
+    section.addClass('jp-DataAsk-section');
+    section.title.label = label;
+    section.title.caption = caption;
+    buttons.forEach((b, i) => section.toolbar.addItem(`button-${i}`, b));
+    section.addWidget(body);
+    this.addWidget(section);
+    return section;
+  }
+
+  /** Expand a section by its id. */
+  expandSection(id: string): void {
+    const content = this.content as unknown as {
+      expand?: (index: number) => void;
+      widgets: readonly Widget[];
+    };
+    const index = content.widgets.findIndex(w => w.id === id);
+    if (index >= 0 && typeof content.expand === 'function') {
+      content.expand(index);
+    }
+  }
 
   /** Expand the Connections section and show the add form. */
   openAddForm(): void {

@@ -1,0 +1,406 @@
+"""End to end: dashboards in a real JupyterLab, driven in Debian's Chromium.
+
+A ``jupyter lab`` on 127.0.0.1 with a temporary ``DATAASK_HOME`` holding the demo
+connections (``dataask demo --no-lab``) serves the extension built in this working tree
+(``jlpm build`` writes ``dataask_jupyter/labextension``; the test puts that folder first on
+the lab's extension path). In the DataAsk sidebar the test creates a dashboard from the
+Sales template, asks a question, inserts it as a ``%%ask`` cell, pins its chart to the
+dashboard, reloads the page and finds dashboard and chart again, restores an earlier
+version, opens the gallery, works the folder tree (folder, move, rename, clone, delete
+after confirming) and sees a stale save answered by a clear 409. Screenshots of every step
+go to ``test-output/e2e/`` (``dash-*.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+from pathlib import Path
+
+import pytest
+
+from tests.test_labextension_e2e import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUT,
+    STARTUP_TIMEOUT,
+    UI_TIMEOUT,
+    _call,
+    _free_port,
+    _get,
+    _quiet_settings,
+    _require_tools,
+)
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILT = ROOT / "dataask_jupyter" / "labextension"
+QUESTION = "revenue by channel"
+
+
+def _use_working_tree_build(data_dir: Path) -> None:
+    """Serve this checkout's build: the lab's data dir comes first on the labextension path."""
+    if not (BUILT / "package.json").exists():
+        pytest.fail(f"No built extension in {BUILT}: run `cd labextension && jlpm build` first.")
+    target = data_dir / "labextensions" / "dataask-jupyter"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(BUILT, target_is_directory=True)
+
+
+@pytest.fixture(scope="module")
+def demo_lab(tmp_path_factory):
+    """``jupyter lab`` with the demo connections in the default workspace."""
+    _require_tools()
+    tmp = tmp_path_factory.mktemp("lab-dash-e2e")
+    root = tmp / "root"
+    root.mkdir()
+    port, token = _free_port(), secrets.token_hex(24)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAASK_", "JUPYTER"))}
+    env.update(
+        DATAASK_HOME=str(tmp / "dataask-home"),
+        JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"),
+        JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
+    )
+    _quiet_settings(tmp / "lab-settings")
+    _use_working_tree_build(tmp / "jupyter-data")
+    demo = subprocess.run([sys.executable, "-m", "dataask_jupyter.cli", "demo", "--no-lab", "--dir", str(tmp / "demo")],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    log_path = tmp / "jupyter-lab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
+            try:
+                if _get(f"{base}/api/status", token, timeout=2)[0] == 200:
+                    break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"jupyter lab did not answer in {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.3)
+        yield {"base": base, "token": token, "tmp": tmp, "log": log_path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def page(demo_lab):
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("dash-*.png"):
+        old.unlink()
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(demo_lab["tmp"] / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1440, "height": 900},
+        )
+        try:
+            pg = context.pages[0] if context.pages else context.new_page()
+            pg.set_default_timeout(UI_TIMEOUT)
+            pg.page_errors = []
+            pg.console_errors = []
+            pg.on("pageerror", lambda exc: pg.page_errors.append(str(exc)))
+            pg.on("console", lambda msg: msg.type == "error" and pg.console_errors.append(msg.text))
+            try:
+                yield pg
+            finally:
+                if getattr(pg, "failed", True):
+                    pg.screenshot(path=str(OUT / "dash-zz-failed-last-state.png"))
+                    print("page errors:", pg.page_errors, "\nconsole errors:", pg.console_errors[-20:])
+        finally:
+            context.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(OUT / f"dash-{name}.png"))
+
+
+def api(lab, method: str, path: str, body: dict | None = None):
+    status, raw = _call(f"{lab['base']}/dataask/api/{path}", lab["token"], method, body)
+    return json.loads(raw) if raw else None
+
+
+def open_sidebar(page, lab):
+    from playwright.sync_api import expect
+
+    page.goto(f"{lab['base']}/lab?token={lab['token']}")
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="dataask-sidebar"]')
+    expect(tab).to_be_visible(timeout=60_000)
+    sidebar = page.locator("#dataask-sidebar")
+    page.wait_for_timeout(1000)  # let JupyterLab restore its layout (it may open the sidebar itself)
+    for _ in range(3):
+        if sidebar.is_visible():
+            break
+        tab.click()
+        page.wait_for_timeout(500)
+    expect(sidebar).to_be_visible()
+    return sidebar
+
+
+def collapse_connections(page, sidebar):
+    """Give the Dashboards and Ask sections the room (the Connections section folds up)."""
+    title = sidebar.locator(".jp-AccordionPanel-title").filter(has_text="Connections")
+    if title.get_attribute("aria-expanded") == "true":
+        title.click()
+
+
+def editor_of(page, dash_id: int):
+    return page.locator(f'.jp-DataAsk-editor[data-dashboard-id="{dash_id}"]')
+
+
+def wait_widgets_ran(editor):
+    from playwright.sync_api import expect
+
+    expect(editor.locator(".jp-DataAsk-widgetLoading")).to_have_count(0, timeout=60_000)
+    expect(editor.locator(".jp-DataAsk-widget .jp-DataAsk-inlineError")).to_have_count(0)
+
+
+def test_dashboard_from_template_ask_pin_reload_restore(demo_lab, page):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT)
+    lab = demo_lab
+    sidebar = open_sidebar(page, lab)
+    collapse_connections(page, sidebar)
+    dashboards = sidebar.locator(".jp-DataAsk-dashboards")
+    expect(dashboards.locator("#dataask-workspace-select")).to_contain_text("default")
+    expect(dashboards.locator(".jp-DataAsk-empty")).to_contain_text("No dashboards yet")
+    shot(page, "01-empty-dashboards")
+
+    # 1. a dashboard from the Sales template (its placeholder mapped to shop_sales)
+    dashboards.get_by_role("button", name="New dashboard").click()
+    form = dashboards.locator("form.jp-DataAsk-newDashboard")
+    expect(form).to_be_visible()
+    form.locator('label[data-template="sales"] input').check()
+    expect(form.get_by_label("Connection for “sales”")).to_have_value("shop_sales")
+    form.get_by_label("Name").fill("E2E Sales")
+    shot(page, "02-new-from-template")
+    form.get_by_role("button", name="Create").click()
+    items = api(lab, "GET", "workspaces")["items"]
+    ws = next(w for w in items if w["name"] == "default")
+    row = dashboards.locator('.jp-DataAsk-dashboard[data-name="E2E Sales"]')
+    expect(row).to_be_visible()
+    dash_id = int(row.get_attribute("data-id"))
+    doc = api(lab, "GET", f"dashboards/{dash_id}")
+    assert doc["template"] == "sales" and doc["version"] == 1 and len(doc["widgets"]) == 7
+    editor = editor_of(page, dash_id)
+    expect(editor).to_be_visible()
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="E2E Sales")).to_have_count(1)
+    wait_widgets_ran(editor)
+    expect(editor.locator('.jp-DataAsk-widget[data-kind="metric"]')).to_have_count(4)
+    assert re.search(r"\$[\d,]+", editor.locator('.jp-DataAsk-widget[data-kind="metric"]').first.inner_text())
+    expect(editor.locator('.jp-DataAsk-widget[data-kind="line"] .vega-embed')).to_be_visible()
+    expect(editor.locator('.jp-DataAsk-widget[data-kind="table"] tbody tr').first).to_be_visible()
+    shot(page, "03-editor-from-template")
+
+    # opening it again focuses the same tab
+    row.click()
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="E2E Sales")).to_have_count(1)
+
+    # 2. ask a question in the sidebar: SQL, table and chart
+    ask = sidebar.locator(".jp-DataAsk-ask")
+    ask.get_by_label(re.compile("Ask a question")).fill(QUESTION)
+    ask.get_by_role("button", name="Ask", exact=True).click()
+    expect(ask.locator(".jp-DataAsk-sqlText")).to_contain_text("channel", timeout=60_000)
+    expect(ask.locator(".jp-DataAsk-table tbody tr")).to_have_count(3)
+    expect(ask.locator(".jp-DataAsk-chart .vega-embed")).to_be_visible()
+    shot(page, "04-asked")
+
+    # insert it into a notebook as a %%ask cell
+    ask.get_by_role("button", name="Insert as cell").click()
+    expect(ask.locator(".jp-DataAsk-inlineError")).to_contain_text("Open a notebook first")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="Launcher").click()
+    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
+    notebook = page.locator(".jp-NotebookPanel:visible")
+    expect(notebook).to_be_visible(timeout=60_000)
+    ask.get_by_role("button", name="Insert as cell").click()
+    expect(ask.locator(".jp-DataAsk-okNote")).to_contain_text("Inserted a %%ask cell")
+    expect(notebook.locator(".jp-Cell").filter(has_text="%%ask")).to_contain_text(QUESTION)
+    shot(page, "05-inserted-cell")
+
+    # pin the chart to the dashboard: the open editor refreshes live (WebSocket event)
+    ask.get_by_label("Dashboard to pin to").select_option(label="E2E Sales")
+    ask.get_by_role("button", name="Pin to dashboard").click()
+    expect(ask.locator(".jp-DataAsk-okNote")).to_contain_text("Pinned to “E2E Sales”")
+    doc = api(lab, "GET", f"dashboards/{dash_id}")
+    assert doc["version"] == 2 and len(doc["widgets"]) == 8
+    pinned = doc["widgets"][-1]
+    assert pinned["title"] == QUESTION and pinned["kind"] == "bar"
+    assert pinned["query"] == {"kind": "sql", "connection": "shop_sales", "sql": pinned["query"]["sql"]}
+    assert "data" not in (pinned["spec"] or {}), "a pinned chart stores no rows"
+    ask.get_by_role("button", name="Open").click()
+    expect(editor).to_have_attribute("data-version", "2", timeout=15_000)
+    chart = editor.locator(f'.jp-DataAsk-widget[data-widget-id="{pinned["id"]}"]')
+    expect(chart.locator(".vega-embed")).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    shot(page, "06-pinned-live")
+
+    # 3. reload: the dashboard and the pinned chart are still there
+    page.reload()
+    sidebar = open_sidebar(page, lab)
+    collapse_connections(page, sidebar)
+    dashboards = sidebar.locator(".jp-DataAsk-dashboards")
+    expect(dashboards.locator(".jp-DataAsk-recent").filter(has_text="E2E Sales")).to_be_visible()
+    dashboards.locator('.jp-DataAsk-dashboard[data-name="E2E Sales"]').click()
+    editor = editor_of(page, dash_id)
+    expect(editor).to_have_attribute("data-version", "2")
+    wait_widgets_ran(editor)
+    chart = editor.locator(f'.jp-DataAsk-widget[data-widget-id="{pinned["id"]}"]')
+    expect(chart).to_contain_text(QUESTION)
+    expect(chart.locator(".vega-embed")).to_be_visible()
+    chart.scroll_into_view_if_needed()
+    shot(page, "07-after-reload")
+
+    # 4. restore version 1 (before the pin): saved as version 3, the pinned chart is gone
+    editor.get_by_role("button", name="History").click()
+    history = editor.locator('aside[aria-label="Version history"]')
+    expect(history.locator(".jp-DataAsk-version")).to_have_count(2)
+    expect(history).to_contain_text("Pinned")
+    shot(page, "08-history")
+    history.get_by_role("button", name="Restore version 1").click()
+    expect(editor.locator(".jp-DataAsk-banner")).to_contain_text("Restored version 1 as version 3")
+    expect(editor).to_have_attribute("data-version", "3")
+    expect(chart).to_have_count(0)
+    expect(editor.locator(".jp-DataAsk-widget")).to_have_count(7)
+    expect(history.locator(".jp-DataAsk-version")).to_have_count(3)
+    doc = api(lab, "GET", f"dashboards/{dash_id}")
+    assert doc["version"] == 3 and len(doc["widgets"]) == 7
+    shot(page, "09-restored")
+
+    assert not [e for e in page.page_errors if "dataask" in e.lower()], page.page_errors
+    page.failed = False
+
+
+def test_tree_gallery_and_conflict(demo_lab, page):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT)
+    lab = demo_lab
+    ws = next(w for w in api(lab, "GET", "workspaces")["items"] if w["name"] == "default")
+    api(lab, "POST", f"workspaces/{ws['id']}/dashboards", {"name": "Ops board", "template": "blank", "tags": ["ops"]})
+    sidebar = open_sidebar(page, lab)
+    collapse_connections(page, sidebar)
+    dashboards = sidebar.locator(".jp-DataAsk-dashboards")
+    expect(dashboards.locator('.jp-DataAsk-dashboard[data-name="Ops board"]')).to_be_visible()
+
+    # search filters the tree; the empty result says what to do
+    search = dashboards.get_by_label("Search dashboards")
+    search.fill("nothing like this")
+    expect(dashboards.locator(".jp-DataAsk-empty")).to_contain_text("No dashboards match")
+    dashboards.get_by_role("button", name="Clear search").click()
+    search.fill("ops")
+    expect(dashboards.locator(".jp-DataAsk-dashboard")).to_have_count(1)
+    search.fill("")
+
+    # a folder; move a dashboard into it; rename; clone; delete after confirming
+    dashboards.get_by_role("button", name="New folder").click()
+    dashboards.get_by_label("Folder name").fill("Team")
+    dashboards.get_by_role("button", name="Create folder").click()
+    folder = dashboards.locator(".jp-DataAsk-folder").filter(has_text="Team")
+    expect(folder).to_be_visible()
+    ops = dashboards.locator('.jp-DataAsk-dashboard[data-name="Ops board"]')
+    ops.hover()
+    ops.get_by_role("button", name="Move dashboard Ops board").click()
+    move = dashboards.locator("form.jp-DataAsk-moveForm")
+    move.get_by_role("combobox").select_option(label="Team")
+    move.get_by_role("button", name="Move").click()
+    expect(dashboards.locator('.jp-DataAsk-treeChildren .jp-DataAsk-dashboard[data-name="Ops board"]')).to_be_visible()
+    ops.hover()
+    ops.get_by_role("button", name="Rename dashboard Ops board").click()
+    rename = dashboards.get_by_label("New name of dashboard Ops board")
+    rename.fill("Operations")
+    rename.press("Enter")
+    renamed = dashboards.locator('.jp-DataAsk-dashboard[data-name="Operations"]')
+    expect(renamed).to_be_visible()
+    renamed.hover()
+    renamed.get_by_role("button", name="Clone dashboard Operations").click()
+    copy = dashboards.locator('.jp-DataAsk-dashboard[data-name="Operations copy"]')
+    expect(copy).to_be_visible()
+    shot(page, "10-tree-folder-rename-clone")
+    copy.hover()
+    copy.get_by_role("button", name="Delete dashboard Operations copy").click()
+    confirm = page.locator(".jp-Dialog").filter(has_text="Delete dashboard")
+    expect(confirm).to_contain_text("cannot be undone")
+    shot(page, "11-confirm-delete")
+    confirm.get_by_role("button", name=re.compile("^Delete dashboard")).click()
+    expect(copy).to_have_count(0)
+    names = {d["name"] for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"]}
+    assert "Operations" in names and "Operations copy" not in names
+
+    # keyboard: the tree is reachable from the search box with the arrow keys
+    search.focus()
+    page.keyboard.press("ArrowDown")
+    expect(dashboards.locator('[role="treeitem"]').first).to_be_focused()
+
+    # the gallery: thumbnails drawn from the widgets, same filter as the tree
+    dashboards.get_by_role("button", name="Gallery").click()
+    gallery = page.locator(".jp-DataAsk-gallery")
+    expect(gallery).to_be_visible()
+    sales = next(d for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"] if d["name"] == "E2E Sales")
+    card = gallery.locator(f'.jp-DataAsk-galleryCard[data-id="{sales["id"]}"]')
+    expect(card.locator("svg.jp-DataAsk-thumb rect.jp-DataAsk-thumbCard")).to_have_count(7)
+    shot(page, "12-gallery")
+    gallery.get_by_label("Search dashboards in the gallery").fill("operations")
+    expect(gallery.locator(".jp-DataAsk-galleryCard")).to_have_count(1)
+    expect(search).to_have_value("operations")  # one filter for tree and gallery
+    gallery.get_by_label("Search dashboards in the gallery").fill("")
+
+    # a thumbnail refreshes when the dashboard is saved elsewhere
+    widget = {"kind": "text", "title": "Note", "options": {"text": "hello"}, "position": {"x": 0, "y": 20, "w": 4, "h": 2}}
+    api(lab, "POST", f"dashboards/{sales['id']}/widgets", {**widget, "version": sales["version"]})
+    expect(card.locator("svg.jp-DataAsk-thumb rect.jp-DataAsk-thumbCard")).to_have_count(8, timeout=15_000)
+
+    # a stale save: someone saves while this tab has unsaved edits -> a clear 409
+    card.click()
+    editor = editor_of(page, sales["id"])
+    wait_widgets_ran(editor)
+    first = editor.locator('.jp-DataAsk-widget[data-kind="metric"]').first
+    first.focus()
+    page.keyboard.press("Shift+ArrowRight")  # resize by keyboard: unsaved change
+    expect(editor.locator(".jp-DataAsk-dirty")).to_be_visible()
+    current = api(lab, "GET", f"dashboards/{sales['id']}")
+    api(lab, "PATCH", f"dashboards/{sales['id']}", {"version": current["version"], "description": "changed elsewhere",
+                                                  "message": "someone else"})
+    expect(editor.locator('.jp-DataAsk-banner[data-kind="remote"]')).to_be_visible(timeout=15_000)
+    editor.get_by_role("button", name="Save…").click()
+    editor.get_by_label(re.compile("What changed")).fill("wider revenue card")
+    editor.get_by_role("button", name="Save version").click()
+    banner = editor.locator('.jp-DataAsk-banner[data-kind="conflict"]')
+    expect(banner).to_contain_text("Someone else saved this dashboard")
+    shot(page, "13-conflict-409")
+    banner.get_by_role("button", name="Reload").click()
+    expect(editor).to_have_attribute("data-version", str(current["version"] + 1))
+    expect(editor.locator(".jp-DataAsk-dirty")).to_have_count(0)
+
+    assert not [e for e in page.page_errors if "dataask" in e.lower()], page.page_errors
+    page.failed = False
