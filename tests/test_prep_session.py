@@ -342,3 +342,17 @@ def test_a_flow_file_with_a_bad_step_opens_for_fixing(da, tmp_path):
         FlowEditor(da, flow="{steps")
     with pytest.raises(FlowError, match="Cannot read"):
         FlowEditor(da, flow=tmp_path / "missing.json")
+
+
+def test_an_interrupted_or_crashing_command_is_answered_not_raised(da, monkeypatch):
+    ed = FlowEditor(da, flow={"steps": [ORDERS]})
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ed.engine, "profile", interrupted)
+    assert ask(ed, "profile")["error"] == {"code": "cancelled", "message": "Interrupted."}
+    monkeypatch.setattr(ed.engine, "profile", lambda *a, **k: 1 / 0)
+    crashed = ask(ed, "profile")
+    assert crashed["error"]["code"] == "internal_error" and "ZeroDivisionError" in crashed["error"]["message"]
+    assert ask(ed, "preview")["result"]["row_count"] == 6014  # the editor still works

@@ -285,8 +285,9 @@ def _validation_error(exc: ValidationError) -> dict:
 def dispatch(editor: FlowEditor, message: Any) -> tuple[dict, Command | None]:
     """Run one request; return ``(response, command)`` (``command`` is ``None`` if invalid).
 
-    Never raises: validation errors, :class:`~dataask_jupyter.errors.DataAskError` and any
-    other failure become ``{"ok": false, "error": {...}}`` for this request.
+    Never raises: validation errors, :class:`~dataask_jupyter.errors.DataAskError`, a kernel
+    interrupt (``cancelled``) and any other failure become ``{"ok": false, "error": {...}}``
+    for this request.
     """
     request_id = message.get("id") if isinstance(message, dict) else None
     response: dict[str, Any] = {"type": "response", "id": request_id}
@@ -301,6 +302,8 @@ def dispatch(editor: FlowEditor, message: Any) -> tuple[dict, Command | None]:
         result = command.run(editor)
     except DataAskError as exc:
         return {**response, "ok": False, "error": exc.to_dict()}, command
+    except KeyboardInterrupt:  # the user interrupted the kernel during a long preview or profile
+        return {**response, "ok": False, "error": {"code": "cancelled", "message": "Interrupted."}}, command
     except Exception as exc:  # noqa: BLE001 - never raise into the kernel from a UI message
         return {**response, "ok": False,
                 "error": {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:500]}}, command

@@ -356,6 +356,8 @@ class FlowEditor:
         try:
             prefix = self._prefix(step_id)
             p = self.engine.preview(Flow.parse(prefix), limit=self.preview_rows, timeout=self.preview_timeout)
+        except KeyboardInterrupt:  # the user interrupted a long preview
+            return {"ok": False, "step_id": step_id, "error": {"code": "cancelled", "message": "Interrupted."}}
         except Exception as exc:  # noqa: BLE001 - a preview failure is shown, never raised into the kernel
             return {"ok": False, "step_id": step_id, "error": _error(exc)}
         return {"ok": True, **p.to_dict()}
