@@ -83,6 +83,10 @@ class Connector:
     def cancel(self, opened: OpenedBackend) -> None:
         """Cancel whatever query runs on ``opened`` (server-side where the database allows)."""
 
+    def estimate_rows(self, opened: OpenedBackend, schema: str | None, table: str) -> float | None:
+        """The database's own cheap row estimate for ``table`` (statistics, not COUNT(*)); None if unknown."""
+        return None
+
     def ping(self, opened: OpenedBackend, timeout: float | None = None) -> None:
         self.run(opened, "SELECT 1", 1, timeout)
 

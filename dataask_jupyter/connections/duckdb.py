@@ -66,6 +66,16 @@ class DuckDBConnector(Connector):
             raw.execute("SET lock_configuration = true")
         return OpenedBackend(backend=backend, raw=raw, extra={"cursors": set()})
 
+    def estimate_rows(self, opened, schema, table) -> float | None:
+        cur = opened.raw.cursor()
+        try:
+            row = cur.execute(
+                "SELECT estimated_size FROM duckdb_tables() WHERE table_name = $t AND schema_name = $s "
+                "AND database_name = current_database()", {"t": table, "s": schema or "main"}).fetchone()
+        finally:
+            cur.close()
+        return float(row[0]) if row and row[0] is not None else None
+
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
         cur = opened.raw.cursor()  # one cursor per query: DuckDB cursors are thread-safe to interrupt
         opened.extra["cursors"].add(cur)

@@ -38,6 +38,7 @@ from .url import MASK, ParsedURL, parse_connection_url, parse_stored_url
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 PREPING_AFTER_IDLE = 1.0  # seconds; pool_pre_ping without a round-trip on every call in a burst
+_ESTIMATE_TTL = 300.0  # seconds a table's row estimate is reused (it only steers fetch order)
 _TIMEOUT_MARKERS = ("statement timeout", "interrupt", "max_statement_time", "maximum statement execution time", "canceling statement")
 
 
@@ -82,6 +83,7 @@ class ConnectionManager:
         self._cipher: CredentialCipher | None = None
         self._pool: dict[tuple[int, str], _Entry] = {}
         self._pool_lock = threading.Lock()
+        self._estimates: dict[tuple[int, str, str], tuple[float | None, float]] = {}
         self._workers = cf.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dataask-query")
 
     # -- plumbing ------------------------------------------------------------------------
@@ -271,6 +273,21 @@ class ConnectionManager:
             return {col: str(dtype).lstrip("!") for col, dtype in e.opened.backend.get_schema(bare, **kwargs).items()}
 
         return self._call(name, workspace, go, kind=None)
+
+    def estimate_rows(self, name: str, table: str, workspace: str = DEFAULT_WORKSPACE) -> float | None:
+        """The source's own row estimate for ``table`` (statistics; cached for a few minutes)."""
+        key = (self._ws_id(workspace), name, table)
+        hit = self._estimates.get(key)
+        if hit is not None and time.monotonic() - hit[1] < _ESTIMATE_TTL:
+            return hit[0]
+        schema, _, bare = table.rpartition(".")
+        try:
+            value = self._call(name, workspace, lambda e: e.connector.estimate_rows(e.opened, schema or None, bare),
+                               kind=None)
+        except DataAskError:
+            value = None
+        self._estimates[key] = (value, time.monotonic())
+        return value
 
     def backend(self, name: str, workspace: str = DEFAULT_WORKSPACE):
         """The live ibis backend of ``name`` (for ibis users; not guarded by DataAsk's lock)."""

@@ -96,6 +96,16 @@ class MySQLConnector(Connector):
         else:
             cur.execute(f"SET SESSION max_execution_time = {max(1, int(seconds * 1000))}")
 
+    def estimate_rows(self, opened, schema, table) -> float | None:
+        cur = opened.raw.cursor()
+        try:
+            cur.execute("SELECT TABLE_ROWS FROM information_schema.TABLES "
+                        "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s", (schema, table))
+            row = cur.fetchone()
+        finally:
+            cur.close()
+        return float(row[0]) if row and row[0] is not None else None
+
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
         MySQLdb = _driver()
         cur = opened.raw.cursor(MySQLdb.cursors.SSCursor)

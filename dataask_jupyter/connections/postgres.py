@@ -60,6 +60,11 @@ class PostgresConnector(Connector):
                 cur.execute(sql)
                 return fetch_capped(cur, max_rows)
 
+    def estimate_rows(self, opened, schema, table) -> float | None:
+        name = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, table) if part)
+        row = opened.raw.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", [name]).fetchone()
+        return float(row[0]) if row and row[0] is not None and row[0] >= 0 else None
+
     @staticmethod
     def _copy_fetch(raw: psycopg.Connection, sql: str, max_rows: int) -> FetchResult | None:
         """COPY → Arrow for plain column types (see :mod:`.pg_arrow`); ``None``: use the row path."""

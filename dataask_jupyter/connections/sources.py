@@ -30,10 +30,19 @@ class ManagedSource:
     def table_columns(self, table: str) -> dict[str, str]:
         return self.manager.columns(self.name, table, self.workspace)
 
-    def fetch_arrow(self, sql: str, *, timeout: float | None = None, max_rows: int | None = None) -> pa.Table:
+    #: the federation engine may hand over SQL it already guarded (a reduced fetch's IN list)
+    accepts_prechecked = True
+
+    def estimate_rows(self, table: str) -> float | None:
+        return self.manager.estimate_rows(self.name, table, self.workspace)
+
+    def fetch_arrow(self, sql: str, *, timeout: float | None = None, max_rows: int | None = None,
+                    prechecked: bool = False) -> pa.Table:
+        """Run ``sql``; ``prechecked``: the engine guarded its template and built the rest itself."""
         cap = max_rows if max_rows is not None else self.manager.settings.max_fetch_rows
         result = self.manager.execute(
-            self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout, internal=True
+            self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout, internal=True,
+            check=not prechecked,
         )
         if result.truncated and max_rows is None:
             raise TooLarge(

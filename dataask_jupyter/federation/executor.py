@@ -28,6 +28,7 @@ from .coerce import coerce_by_name, coerce_positional
 from .engine import Cancellation, DuckDBJoinEngine, JoinEngine
 from .model import FederationPlan, SourceFetch
 from .planner import LEVELS, Planner
+from .reduction import Edge, plan_reductions, reduced_sql, template_sql
 from .result import FederatedResult, FetchStats
 from .sources import FederationSource, sanitize_message
 
@@ -82,6 +83,9 @@ class Federator:
         Refuse (:class:`~dataask_jupyter.errors.TooLarge`) when one fetch returns more rows.
     retry_pushdown
         When a source rejects pushed-down SQL, re-plan with less pushdown and retry.
+    reduce
+        Semi-join reduction (:mod:`.reduction`): fetch small join sides first and send
+        their keys to the big side as an IN list.
     clock
         Monotonic time source for timings and deadlines.
     """
@@ -98,6 +102,7 @@ class Federator:
         per_source_concurrency: int = 1,
         max_fetch_rows: int | None = None,
         retry_pushdown: bool = True,
+        reduce: bool = True,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.planner = planner or Planner()
@@ -109,6 +114,7 @@ class Federator:
         self.per_source_concurrency = max(1, per_source_concurrency)
         self.max_fetch_rows = max_fetch_rows
         self.retry_pushdown = retry_pushdown
+        self.reduce = reduce
         self.clock = clock
 
     @classmethod
@@ -283,25 +289,51 @@ class Federator:
         return QueryTimeout(f"The federated query timed out after {timeout:g} s{where}.",
                             hint="Raise --timeout, or filter the tables so less data moves.")
 
+    def _waits(self, plan: FederationPlan, sources) -> dict[str, list[Edge]]:
+        """Which fetch waits for which reducer (see :mod:`.reduction`); empty: all start at once."""
+        if not self.reduce or plan.passthrough or len(plan.fetches) < 2:
+            return {}
+        memo: dict[str, float | None] = {}
+        by_table = {t: f.source for f in plan.fetches for t in f.tables}
+
+        def table_rows(qualified: str) -> float | None:
+            if qualified not in memo:
+                source_name = by_table.get(qualified, "")
+                estimate = getattr(sources.get(source_name), "estimate_rows", None)
+                try:
+                    memo[qualified] = estimate(qualified[len(source_name) + 1:]) if estimate else None
+                except Exception:  # an estimate only steers the order; never fail the query on it
+                    memo[qualified] = None
+            return memo[qualified]
+
+        return plan_reductions(plan.fetches, plan.residual_sql, table_rows)
+
     def _fetch_all(self, plan, sources, cap, deadline, progress, cancellation, timeout):
         fetched: dict[str, pa.Table] = {}
         stats: dict[str, FetchStats] = {}
         if not plan.fetches:
             return fetched, []
+        waits = self._waits(plan, sources)
         report, close = _progress(progress, len(plan.fetches))
         gates = {name: threading.Semaphore(self.per_source_concurrency) for name in plan.sources}
         pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(plan.fetches)),
                                   thread_name_prefix="dataask-fetch")
         try:
             futures: dict[Future, SourceFetch] = {}
-            for fetch in plan.fetches:
+
+            def submit(fetch: SourceFetch, reduced: tuple[str, str] | None = None) -> None:
                 rows = cap + 1 if plan.passthrough and cap is not None else None
                 if rows is None and self.max_fetch_rows is not None:
                     rows = self.max_fetch_rows + 1
                 futures[pool.submit(self._fetch_one, fetch, sources[fetch.source], gates[fetch.source],
-                                    deadline, cancellation, rows, plan.passthrough)] = fetch
+                                    deadline, cancellation, rows, plan.passthrough, reduced)] = fetch
                 report({"event": "start", "source": fetch.source, "name": fetch.name,
-                        "done": 0, "total": len(plan.fetches)})
+                        "done": len(fetched), "total": len(plan.fetches)})
+
+            waiting = {f.name: f for f in plan.fetches if f.name in waits}
+            for fetch in plan.fetches:
+                if fetch.name not in waiting:
+                    submit(fetch)
             pending = set(futures)
             while pending:
                 remaining = None if deadline is None else deadline - self.clock()
@@ -324,6 +356,11 @@ class Federator:
                     report({"event": "done", "source": fetch.source, "name": fetch.name,
                             "rows": stats[fetch.name].rows, "seconds": stats[fetch.name].seconds,
                             "done": len(fetched), "total": len(plan.fetches)})
+                for name, fetch in list(waiting.items()):  # reducers all in: start what waited for them
+                    if all(edge.reducer in fetched for edge in waits[name]):
+                        del waiting[name]
+                        submit(fetch, reduced_sql(fetch, waits[name], fetched))
+                        pending = pending | {f for f, x in futures.items() if x is fetch}
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             close()
@@ -331,13 +368,20 @@ class Federator:
 
     def _fetch_one(self, fetch: SourceFetch, source: FederationSource, gate: threading.Semaphore,
                    deadline: float | None, cancellation: Cancellation, max_rows: int | None,
-                   passthrough: bool) -> tuple[pa.Table, FetchStats]:
+                   passthrough: bool, reduced: tuple[str, str] | None = None) -> tuple[pa.Table, FetchStats]:
+        sql, shown, kwargs = fetch.sql, fetch.sql, {}
+        if reduced is not None:
+            # the guard checks the wrapper once; the IN list is built here from typed keys
+            self.planner.guard(template_sql(fetch), fetch.dialect)
+            sql, shown = reduced
+            if getattr(source, "accepts_prechecked", False):
+                kwargs["prechecked"] = True
         with gate:
             if cancellation.cancelled:
                 raise QueryCancelled("Cancelled before the fetch started.")
             remaining = None if deadline is None else max(0.001, deadline - self.clock())
             t0 = self.clock()
-            table = source.fetch_arrow(fetch.sql, timeout=remaining, max_rows=max_rows)
+            table = source.fetch_arrow(sql, timeout=remaining, max_rows=max_rows, **kwargs)
             elapsed = self.clock() - t0
         if isinstance(table, pa.RecordBatchReader):
             table = table.read_all()
@@ -349,7 +393,7 @@ class Federator:
         if table.num_columns == len(fetch.columns):
             table = table.rename_columns(list(fetch.columns))
         table = coerce_by_name(table, fetch.column_types)
-        stat = FetchStats(source=fetch.source, sql=fetch.sql, rows=table.num_rows, bytes=int(table.nbytes),
+        stat = FetchStats(source=fetch.source, sql=shown, rows=table.num_rows, bytes=int(table.nbytes),
                           seconds=elapsed, name=fetch.name, kind=fetch.kind)
         return table, stat
 

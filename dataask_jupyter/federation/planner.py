@@ -65,6 +65,18 @@ def _parse(sql: str) -> exp.Expression:
     return statement
 
 
+def _trim_exists(tree: exp.Expression) -> None:
+    """``EXISTS (SELECT * ...)`` -> ``EXISTS (SELECT 1 ...)``: only the rows matter, not the columns.
+
+    Without this every column of the subquery's tables would be fetched.
+    """
+    for node in tree.find_all(exp.Exists):
+        sub = node.this
+        if isinstance(sub, exp.Select) and not sub.args.get("group") and not sub.args.get("distinct") \
+                and any(isinstance(p, exp.Star) for p in sub.expressions):
+            sub.set("expressions", [exp.alias_(exp.Literal.number(1), "__one")])
+
+
 def _head(query: exp.Expression) -> exp.Expression:
     while isinstance(query, (exp.SetOperation, exp.Subquery)):
         query = query.left if isinstance(query, exp.SetOperation) else query.this
@@ -93,6 +105,10 @@ class Planner:
     def __init__(self, *, guard: Guard | None = None) -> None:
         self._guard = guard or _default_guard
 
+    def guard(self, sql: str, dialect: str) -> None:
+        """Check SQL the engine builds at run time with the same read-only guard."""
+        self._guard(sql, dialect)
+
     # ------------------------------------------------------------------ entry point
     def plan(
         self, sql: str, sources: Mapping[str, FederationSource], *, pushdown: str = "full"
@@ -119,6 +135,7 @@ class Planner:
         self._guard(sql, "duckdb")
         tree = _parse(sql)
         original = tree.copy()
+        _trim_exists(tree)
         catalog = Catalog(sources)
         written: dict[tuple[str, ...], str] = {}
         refs = self._virtualize(tree, catalog, written)

@@ -157,11 +157,11 @@ class Walker(JoinPlanning):
         if self.ctes is not None:
             deps = self._cte_deps(query)
             if deps:
-                with_ = pushed.args.get("with")
+                with_ = pushed.args.get("with_")
                 existing = list(with_.expressions) if with_ else []
                 new = [exp.CTE(this=body.copy(), alias=exp.TableAlias(this=exp.to_identifier(n)))
                        for n, body in deps]
-                pushed.set("with", exp.With(expressions=new + existing))
+                pushed.set("with_", exp.With(expressions=new + existing))
         if container == "exists" and isinstance(pushed, exp.Select) and not pushed.args.get("limit"):
             pushed = pushed.limit(1, copy=False)
         try:
@@ -189,7 +189,7 @@ class Walker(JoinPlanning):
         if isinstance(query, exp.Subquery):
             self.plan_query(query.this)
             return
-        with_ = query.args.get("with")
+        with_ = query.args.get("with_")
         if isinstance(query, exp.SetOperation):
             for branch in (query.left, query.right):
                 if not self.try_push_subtree(branch, "branch"):
@@ -199,12 +199,14 @@ class Walker(JoinPlanning):
         if with_ is not None:
             self._plan_ctes(query, with_)
 
-    def _cte_refs(self, node: exp.Expression, with_: exp.With | None = None) -> set[str]:
-        names = {c.alias_or_name for c in (with_.expressions if with_ else [])}
+    @staticmethod
+    def _cte_refs(node: exp.Expression, with_: exp.With, *, outside: bool = True) -> set[str]:
+        """Names of ``with_``'s CTEs that ``node`` reads (``outside``: ignore reads inside ``with_``)."""
+        names = {c.alias_or_name for c in with_.expressions}
         return {
             t.name
             for t in node.find_all(exp.Table)
-            if t.name in names and (with_ is None or t.find_ancestor(exp.With) is not with_)
+            if t.name in names and (not outside or t.find_ancestor(exp.With) is not with_)
         }
 
     def _plan_ctes(self, query: exp.Expression, with_: exp.With) -> None:
@@ -217,9 +219,9 @@ class Walker(JoinPlanning):
                 continue
             if recursive or self.ctes is None or not self.try_push_subtree(cte.this, "cte"):
                 self.plan_query(cte.this)
-            needed |= self._cte_refs(cte.this, with_)
+            needed |= self._cte_refs(cte.this, with_, outside=False)
         if not with_.expressions:
-            query.set("with", None)
+            query.set("with_", None)
 
     def _child_queries(self, select: exp.Select) -> list[tuple[exp.Expression, str]]:
         found: list[tuple[exp.Expression, str]] = []
@@ -240,7 +242,7 @@ class Walker(JoinPlanning):
                     visit(child)
 
         for key, value in select.args.items():
-            if key == "with":
+            if key == "with_":
                 continue
             for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, (exp.Select, exp.SetOperation)):
