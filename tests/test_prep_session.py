@@ -356,3 +356,11 @@ def test_an_interrupted_or_crashing_command_is_answered_not_raised(da, monkeypat
     crashed = ask(ed, "profile")
     assert crashed["error"]["code"] == "internal_error" and "ZeroDivisionError" in crashed["error"]["message"]
     assert ask(ed, "preview")["result"]["row_count"] == 6014  # the editor still works
+
+
+def test_a_flow_reading_a_connection_outside_the_workspace_is_not_saved(da):
+    ed = FlowEditor(da, flow={"steps": [{"type": "source", "connection": "shop_salez", "table": "orders"}]})
+    assert ed.statuses()[0]["error"]["code"] == "connection_not_found"
+    with pytest.raises(UsageError, match="not in workspace 'default'. Did you mean 'shop_sales'"):
+        ed.save("elsewhere")
+    assert datasets.find_flow(da, "elsewhere") is None
