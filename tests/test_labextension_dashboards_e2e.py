@@ -58,6 +58,9 @@ def _use_working_tree_build(data_dir: Path) -> None:
 def demo_lab(tmp_path_factory):
     """``jupyter lab`` with the demo connections in the default workspace."""
     _require_tools()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("dash-*.png"):  # once per run: both tests' screenshots stay
+        old.unlink()
     tmp = tmp_path_factory.mktemp("lab-dash-e2e")
     root = tmp / "root"
     root.mkdir()
@@ -113,9 +116,6 @@ def demo_lab(tmp_path_factory):
 def page(demo_lab):
     from playwright.sync_api import sync_playwright
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("dash-*.png"):
-        old.unlink()
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(demo_lab["tmp"] / "chromium-profile"),

@@ -234,9 +234,10 @@ export function clampPos(p: IGridPos, columns: number): IGridPos {
 }
 
 /**
- * Resolve overlaps after widget `fixedId` moved or grew: others that collide are pushed
- * down below it (repeatedly), then everything floats up as far as it can (compaction),
- * keeping the order of rows. Returns new widget objects; the input is not changed.
+ * Resolve overlaps after widget `fixedId` moved or grew: whatever it covers moves down
+ * just below it, and whatever that covers moves below in turn (a cascade, as in
+ * react-grid-layout), then everything floats up as far as it can (compaction).
+ * Returns new widget objects; the input is not changed.
  */
 export function settle<T extends { id?: string; position: IGridPos }>(
   widgets: readonly T[],
@@ -244,35 +245,27 @@ export function settle<T extends { id?: string; position: IGridPos }>(
 ): T[] {
   const out = widgets.map(w => ({ ...w, position: { ...w.position } }));
   const fixed = out.find(w => w.id === fixedId);
-  // push down whatever collides, in order of y, until nothing overlaps
-  const order = (a: T, b: T) =>
-    a === fixed ? -1 : b === fixed ? 1 : a.position.y - b.position.y || a.position.x - b.position.x;
-  for (let guard = 0; guard < 1000; guard++) {
-    const sorted = [...out].sort(order);
-    let moved = false;
-    for (let i = 0; i < sorted.length && !moved; i++) {
-      for (let j = i + 1; j < sorted.length; j++) {
-        const a = sorted[i];
-        const b = sorted[j];
-        if (overlaps(a.position, b.position)) {
-          b.position.y = a.position.y + a.position.h;
-          moved = true;
-          break;
-        }
-      }
-    }
-    if (!moved) {
-      break;
+  const queue: T[] = fixed
+    ? [fixed]
+    : [...out].sort((a, b) => a.position.y - b.position.y || a.position.x - b.position.x);
+  for (let guard = 0; queue.length && guard < 10_000; guard++) {
+    const pusher = queue.shift()!;
+    const hit = out
+      .filter(o => o !== pusher && o !== fixed && overlaps(pusher.position, o.position))
+      .sort((a, b) => a.position.y - b.position.y);
+    for (const o of hit) {
+      o.position.y = pusher.position.y + pusher.position.h;
+      queue.push(o);
     }
   }
-  return compact(out);
+  return compact(out, fixed);
 }
 
 /** Float every widget up as far as it goes without overlapping (top to bottom). */
-export function compact<T extends { id?: string; position: IGridPos }>(widgets: readonly T[]): T[] {
-  const out = widgets.map(w => ({ ...w, position: { ...w.position } }));
+export function compact<T extends { id?: string; position: IGridPos }>(widgets: readonly T[], first?: T): T[] {
+  const out = first ? [...widgets] : widgets.map(w => ({ ...w, position: { ...w.position } }));
   const sorted = [...out].sort(
-    (a, b) => a.position.y - b.position.y || a.position.x - b.position.x
+    (a, b) => (a === first ? -1 : b === first ? 1 : a.position.y - b.position.y || a.position.x - b.position.x)
   );
   const placed: IGridPos[] = [];
   for (const w of sorted) {

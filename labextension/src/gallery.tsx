@@ -18,16 +18,67 @@ import type { IDashboardSummary, IWidget } from './types';
 const THUMB_W = 220;
 const THUMB_H = 130;
 
-const KIND_GLYPH: Record<string, string> = {
-  metric: '#',
-  table: '▤',
-  line: '⟋',
-  bar: '▮',
-  area: '◭',
-  scatter: '∴',
-  pie: '◔',
-  text: '¶'
-};
+/** A tiny picture of a widget kind inside a `w`×`h` box. */
+function KindShape(props: { kind: string; w: number; h: number; colour: string }): JSX.Element | null {
+  const { w, h, colour } = props;
+  if (w < 14 || h < 12) {
+    return null;
+  }
+  const pad = Math.min(w, h) * 0.25;
+  const x0 = pad;
+  const y0 = pad + 3;
+  const x1 = w - pad;
+  const y1 = h - pad;
+  const stroke = { stroke: colour, strokeWidth: 1.5, fill: 'none' };
+  switch (props.kind) {
+    case 'line':
+    case 'area':
+      return (
+        <polyline
+          points={`${x0},${y1} ${x0 + (x1 - x0) * 0.3},${y0 + (y1 - y0) * 0.4} ${x0 + (x1 - x0) * 0.6},${y0 + (y1 - y0) * 0.7} ${x1},${y0}`}
+          {...stroke}
+        />
+      );
+    case 'bar':
+      return (
+        <g fill={colour}>
+          {[0.5, 0.9, 0.3].map((f, i) => (
+            <rect key={i} x={x0 + ((x1 - x0) / 3) * i + 1} y={y1 - (y1 - y0) * f} width={(x1 - x0) / 3 - 2} height={(y1 - y0) * f} />
+          ))}
+        </g>
+      );
+    case 'pie':
+      return <circle cx={w / 2} cy={(y0 + y1) / 2} r={Math.max(2, Math.min(x1 - x0, y1 - y0) / 2)} fill={colour} />;
+    case 'scatter':
+      return (
+        <g fill={colour}>
+          {[
+            [0.2, 0.7],
+            [0.5, 0.4],
+            [0.8, 0.2],
+            [0.4, 0.8]
+          ].map(([fx, fy], i) => (
+            <circle key={i} cx={x0 + (x1 - x0) * fx} cy={y0 + (y1 - y0) * fy} r={1.5} />
+          ))}
+        </g>
+      );
+    case 'table':
+    case 'text':
+      return (
+        <g stroke={colour} strokeWidth={1}>
+          {[0.2, 0.5, 0.8].map(f => (
+            <line key={f} x1={x0} x2={x1} y1={y0 + (y1 - y0) * f} y2={y0 + (y1 - y0) * f} />
+          ))}
+        </g>
+      );
+    default:
+      return (
+        <text x={w / 2} y={(y0 + y1) / 2 + 4} textAnchor="middle" className="jp-DataAsk-thumbGlyph" fill={colour}>
+          #
+        </text>
+      );
+  }
+}
 
 function Thumbnail(props: {
   widgets: IWidget[] | null;
@@ -51,11 +102,7 @@ function Thumbnail(props: {
         <g key={i} transform={`translate(${r.x + 2},${r.y + 2})`}>
           <rect width={Math.max(4, r.w - 4)} height={Math.max(4, r.h - 4)} rx={3} className="jp-DataAsk-thumbCard" />
           <rect width={Math.max(4, r.w - 4)} height={3} rx={1} fill={colour(i)} />
-          {r.h > 16 && r.w > 16 && (
-            <text x={(r.w - 4) / 2} y={(r.h - 4) / 2 + 5} textAnchor="middle" className="jp-DataAsk-thumbGlyph" fill={colour(i)}>
-              {KIND_GLYPH[r.kind] ?? '?'}
-            </text>
-          )}
+          <KindShape kind={r.kind} w={Math.max(4, r.w - 4)} h={Math.max(4, r.h - 4)} colour={colour(i)} />
         </g>
       ))}
     </svg>

@@ -154,6 +154,21 @@ describe('grid layout', () => {
     expect(grown.find(w => w.id === 'b')!.position.y).toBe(4);
   });
 
+  it('a grown card pushes its neighbour just below it, and that one the rest (no leapfrogging)', () => {
+    const ws = [
+      widget('rev', 0, 0, 3, 2),
+      widget('orders', 3, 0, 3, 2),
+      widget('line', 0, 2, 8, 4),
+      widget('table', 0, 6, 12, 4)
+    ];
+    const out = placeWidget(ws, 'rev', { x: 0, y: 0, w: 4, h: 2 }, 12);
+    const pos = Object.fromEntries(out.map(w => [w.id, w.position]));
+    expect(pos.rev).toEqual({ x: 0, y: 0, w: 4, h: 2 });
+    expect(pos.orders).toEqual({ x: 3, y: 2, w: 3, h: 2 });
+    expect(pos.line.y).toBe(4);
+    expect(pos.table.y).toBe(8);
+  });
+
   it('floats widgets up into gaps', () => {
     expect(compact([widget('a', 0, 5, 4, 2)])[0].position.y).toBe(0);
   });
