@@ -317,17 +317,18 @@ def test_commands_are_typed_and_never_raise(da):
     assert ask(ed, "add_table", connection="nowhere", table="x")["error"]["code"] == "connection_not_found"
 
 
-def test_team_mode_kernels_do_not_write_the_shared_store(tmp_path):
+def test_team_mode_kernels_do_not_write_the_shared_store(tmp_path, monkeypatch):
     from cryptography.fernet import Fernet
 
     from dataask_jupyter.errors import ConfigError
 
+    monkeypatch.delenv("DATAASK_API_URL", raising=False)
     settings = Settings(home=tmp_path / "team", mode="team", secret_keys=(Fernet.generate_key().decode(),))
     with DataAsk(settings) as team:
         ed = FlowEditor(team, flow={"steps": [ORDERS]})
-        with pytest.raises(ConfigError, match="team mode") as err:
+        with pytest.raises(ConfigError, match="Hub service") as err:
             ed.save("orders")
-        assert "REST API" in str(err.value) and ed.dataset is None
+        assert "DATAASK_API_URL" in str(err.value) and ed.dataset is None
 
 
 def test_a_flow_file_with_a_bad_step_opens_for_fixing(da, tmp_path):

@@ -1,52 +1,158 @@
 """Prep flows saved as datasets of a workspace (``query = {"kind": "flow", "flow": {...}}``).
 
-Goes through the dashboards domain's dataset functions (role checks, audit, version
-check, events), so a saved flow is a dataset like any other: dashboards reuse it and the
-REST API lists it. The kernel acts as the configured actor; in personal mode that user
-owns the server and is admin of every workspace (as in the server extension). In team mode
-a kernel does not write the shared store: saving is refused (as ``--pin``), use the REST API.
+A saved flow is a dataset like any other: dashboards reuse it and the REST API lists it.
+
+- Personal mode: through the dashboards domain's dataset functions on the local store (role
+  checks, audit, version check, events), as the configured actor, who owns the server and
+  is admin of every workspace (as in the server extension).
+- Team mode: a kernel does not write the shared store. Flows are listed, loaded and saved
+  through the DataAsk Hub service's REST API (``DATAASK_API_URL`` and the user's token in
+  ``DATAASK_API_TOKEN`` or ``JUPYTERHUB_API_TOKEN``, as ``--pin``); the service checks roles.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
 from typing import Any
 
-from ..errors import ConfigError, NotFound, did_you_mean
+from ..errors import (
+    AlreadyExists,
+    ConfigError,
+    Conflict,
+    DataAskError,
+    Forbidden,
+    NotFound,
+    StoreUnavailable,
+    UsageError,
+    did_you_mean,
+)
 from ..store import DEFAULT_WORKSPACE
 from .flow import Flow
 
-
-def _api(da):
-    from ..dashboards.api import DashboardsAPI
-
-    api = getattr(da, "_prep_dashboards_api", None)
-    if api is None:
-        api = DashboardsAPI.from_dataask(da)
-        da._prep_dashboards_api = api
-    return api
+REMOTE_ENV = "DATAASK_API_URL"
+TOKEN_ENVS = ("DATAASK_API_TOKEN", "JUPYTERHUB_API_TOKEN")
+REMOTE_TIMEOUT = 30.0
 
 
-def _grant(da, workspace: str, minimum: str = "viewer"):
-    from ..dashboards.roles import Principal
+class _Local:
+    """Datasets of one workspace in the local store, through the dashboards domain."""
 
-    principal = Principal(da.connections.actor, superuser=not da.settings.team)  # personal: the owner
-    return _api(da).authorize(principal, "workspace_name", workspace, minimum)
+    def __init__(self, da, workspace: str) -> None:
+        from ..dashboards.api import DashboardsAPI
+        from ..dashboards.roles import Principal
+
+        api = getattr(da, "_prep_dashboards_api", None)
+        if api is None:
+            api = da._prep_dashboards_api = DashboardsAPI.from_dataask(da)
+        self.api = api
+        self.principal = Principal(da.connections.actor, superuser=True)  # personal mode: the owner
+        self.workspace = workspace
+
+    def _grant(self, minimum: str):
+        return self.api.authorize(self.principal, "workspace_name", self.workspace, minimum)
+
+    def list(self) -> list:
+        return self.api.workspaces.datasets(self._grant("viewer"))
+
+    def create(self, body):
+        return self.api.workspaces.create_dataset(self._grant("editor"), body)
+
+    def get(self, dataset_id: int):
+        return self.api.workspaces.get_dataset(self.api.authorize(self.principal, "dataset", dataset_id))
+
+    def update(self, dataset_id: int, body):
+        return self.api.workspaces.update_dataset(
+            self.api.authorize(self.principal, "dataset", dataset_id, "editor"), body)
 
 
-def _refuse_team_mode(settings) -> None:
-    """A kernel never writes the shared store of a team deployment (as ``--pin``)."""
-    if settings.team:
-        raise ConfigError(
-            "Saving a flow from a kernel is not available in team mode: a kernel does not write the "
-            "shared store itself.",
-            hint="Export the flow (canvas.editor.flow_dict()) and save it through the DataAsk REST API "
-                 "(POST /dataask/api/workspaces/{ws}/datasets with query kind 'flow').")
+class _Remote:
+    """Datasets of one workspace through the DataAsk Hub service's REST API."""
+
+    def __init__(self, workspace: str) -> None:
+        url = os.environ.get(REMOTE_ENV, "").strip()
+        token = next((os.environ[k].strip() for k in TOKEN_ENVS if os.environ.get(k, "").strip()), "")
+        if not url or not token:
+            missing = REMOTE_ENV if not url else f"{TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]})"
+            raise ConfigError(
+                "In team mode saved flows live in the DataAsk Hub service; a kernel does not use the shared "
+                "store itself.", hint=f"Set {missing}: {REMOTE_ENV} is the service's API URL ending in /dataask/api.")
+        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
+            raise ConfigError(f"{REMOTE_ENV} must be an http(s) URL.")
+        self.base, self.token, self.workspace = url.rstrip("/"), token, workspace
+        spaces = self._items(self._call("GET", "workspaces"))
+        ws = next((w for w in spaces if w.get("name") == workspace), None)
+        if ws is None:
+            raise NotFound(f"No workspace named '{workspace}' that you are a member of on the DataAsk Hub service.")
+        self.workspace_id = ws["id"]
+
+    @staticmethod
+    def _items(data):
+        return data["items"] if isinstance(data, dict) and "items" in data else data
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        req = urllib.request.Request(
+            f"{self.base}/{path}", method=method, data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json",
+                     "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=REMOTE_TIMEOUT) as resp:  # noqa: S310 (configured URL)
+                raw = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise _http_error(exc) from None
+        except (urllib.error.URLError, OSError):
+            raise StoreUnavailable(f"The DataAsk Hub service ({REMOTE_ENV}) is unreachable.",
+                                   hint="Check the URL, or try again shortly.") from None
+        return json.loads(raw) if raw else None
+
+    def list(self) -> list:
+        from ..dashboards.api_models import DatasetOut
+
+        data = self._items(self._call("GET", f"workspaces/{self.workspace_id}/datasets"))
+        return [DatasetOut.model_validate(d) for d in data]
+
+    def create(self, body):
+        from ..dashboards.api_models import DatasetOut
+
+        return DatasetOut.model_validate(self._call("POST", f"workspaces/{self.workspace_id}/datasets",
+                                                    body.model_dump(mode="json")))
+
+    def get(self, dataset_id: int):
+        from ..dashboards.api_models import DatasetOut
+
+        return DatasetOut.model_validate(self._call("GET", f"datasets/{int(dataset_id)}"))
+
+    def update(self, dataset_id: int, body):
+        from ..dashboards.api_models import DatasetOut
+
+        return DatasetOut.model_validate(self._call("PUT", f"datasets/{int(dataset_id)}",
+                                                    body.model_dump(mode="json")))
+
+
+def _http_error(exc: urllib.error.HTTPError) -> DataAskError:
+    try:
+        message = json.loads(exc.read() or b"{}").get("error", {}).get("message") or ""
+    except (ValueError, AttributeError):
+        message = ""
+    message = f"The DataAsk Hub service refused ({exc.code}): {message or exc.reason}"
+    if exc.code == 401:
+        return ConfigError(message, hint=f"Set {TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]}) to a valid token.")
+    cls = {403: Forbidden, 404: NotFound, 409: Conflict}.get(exc.code)
+    if cls is not None:
+        return cls(message)
+    return UsageError(message) if 400 <= exc.code < 500 else StoreUnavailable(message)
+
+
+def _store(da, workspace: str):
+    return _Remote(workspace) if da.settings.team else _Local(da, workspace)
 
 
 def flow_datasets(da, workspace: str = DEFAULT_WORKSPACE) -> list:
     """The datasets of ``workspace`` that hold a prep flow (``DatasetOut`` models), by name."""
-    api = _api(da)
-    return [d for d in api.workspaces.datasets(_grant(da, workspace)) if d.query.kind == "flow"]
+    return [d for d in _store(da, workspace).list() if d.query.kind == "flow"]
 
 
 def find_flow(da, name: str, workspace: str = DEFAULT_WORKSPACE):
@@ -62,9 +168,10 @@ def load_flow(da, name: str, workspace: str = DEFAULT_WORKSPACE):
     NotFound
         No flow of that name in the workspace (with "did you mean").
     """
-    found = find_flow(da, name, workspace)
+    saved = flow_datasets(da, workspace)
+    found = next((d for d in saved if d.name == name), None)
     if found is None:
-        names = [d.name for d in flow_datasets(da, workspace)]
+        names = [d.name for d in saved]
         raise NotFound(f"No saved flow named '{name}' in workspace '{workspace}'.{did_you_mean(name, names)}",
                        hint="Saved flows: " + (", ".join(names) if names else "none yet") +
                        ". `%dataask prep` opens a new one.")
@@ -85,30 +192,30 @@ def save_flow(da, flow: Any, name: str, workspace: str = DEFAULT_WORKSPACE, *, d
 
     Raises
     ------
-    ConfigError
-        Team mode: a kernel does not write the shared store.
     FlowError
         The flow is invalid (the step at fault is named).
     AlreadyExists
         Another dataset has that name and ``overwrite`` is false.
+    ConfigError
+        Team mode without ``DATAASK_API_URL`` and a token.
     """
     from ..dashboards.api_models import DatasetIn, DatasetUpdate
     from ..dashboards.models import FlowQuery
-    from ..dashboards.roles import Role
 
-    _refuse_team_mode(da.settings)
     parsed = Flow.parse(flow)
     query = FlowQuery(flow=parsed.to_dict())
-    api = _api(da)
-    g = _grant(da, workspace, Role.editor)
-    if dataset_id is None and overwrite:
-        existing = find_flow(da, name, workspace)
+    store = _store(da, workspace)
+    if dataset_id is None:
+        existing = next((d for d in store.list() if d.name == name), None)
         if existing is not None:
+            if not overwrite or existing.query.kind != "flow":
+                raise AlreadyExists(f"A dataset named '{name}' already exists in workspace '{workspace}'.",
+                                    hint="Choose another name" + (", or overwrite it." if existing.query.kind == "flow"
+                                                                  else "."))
             dataset_id, version = existing.id, existing.version
     if dataset_id is None:
-        return api.workspaces.create_dataset(g, DatasetIn(name=name, description=description, query=query))
-    dg = api.authorize(g.principal, "dataset", dataset_id, Role.editor)
-    current = api.workspaces.get_dataset(dg)
+        return store.create(DatasetIn(name=name, description=description, query=query))
+    current = store.get(dataset_id)
     body = DatasetUpdate(name=name, description=description or current.description, query=query,
                          version=version if version is not None else current.version)
-    return api.workspaces.update_dataset(dg, body)
+    return store.update(dataset_id, body)
