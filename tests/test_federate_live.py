@@ -96,6 +96,23 @@ def test_federated_matches_single_duckdb(federated_app, sql):
     assert {s.source for s in result.plan} <= {"pg", "maria", "lite", "duck"}
 
 
+@pytest.mark.parametrize(("sql", "cut"), [
+    # a selective SQLite side cuts what PostgreSQL sends (PostgreSQL gets one array literal)
+    ("SELECT c.id, c.name FROM lite.regions r JOIN pg.customers c ON c.region_id = r.id "
+     "WHERE r.name = 'north' ORDER BY 1", "pg"),
+    # a selective PostgreSQL side cuts what MariaDB sends (an IN list)
+    ("SELECT o.id, o.amount FROM maria.orders o JOIN pg.customers c ON c.id = o.customer_id "
+     "WHERE c.segment = 'a' AND c.region_id = 2 ORDER BY 1", "maria"),
+])
+def test_semi_join_reduction_on_real_servers(federated_app, sql, cut):
+    result = federated_app.federate(sql, use_cache=False)
+    assert _norm([tuple(r) for r in result.rows()]) == _norm(_truth(sql))
+    stat = next(s for s in result.plan if s.source == cut)
+    assert "keys from" in stat.sql
+    whole = {"pg": len(CUSTOMERS), "maria": len(ORDERS)}[cut]
+    assert 0 < stat.rows < whole / 2
+
+
 def test_pushdown_reaches_each_dialect_and_usage_is_counted(federated_app):
     sql = QUERIES[1]
     plan = federated_app.federate(sql, explain=True)
