@@ -45,10 +45,7 @@ class _Local:
         from ..dashboards.api import DashboardsAPI
         from ..dashboards.roles import Principal
 
-        api = getattr(da, "_prep_dashboards_api", None)
-        if api is None:
-            api = da._prep_dashboards_api = DashboardsAPI.from_dataask(da)
-        self.api = api
+        self.api = DashboardsAPI.from_dataask(da)  # cheap: the store's engine is shared
         self.principal = Principal(da.connections.actor, superuser=True)  # personal mode: the owner
         self.workspace = workspace
 
