@@ -366,7 +366,8 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     dashboards.get_by_role("button", name="Gallery").click()
     gallery = page.locator(".jp-DataAsk-gallery")
     expect(gallery).to_be_visible()
-    sales = next(d for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"] if d["name"] == "E2E Sales")
+    sales = next((d for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"] if d["name"] == "E2E Sales"),
+                 None) or api(lab, "POST", f"workspaces/{ws['id']}/dashboards", {"name": "E2E Sales", "template": "sales"})
     card = gallery.locator(f'.jp-DataAsk-galleryCard[data-id="{sales["id"]}"]')
     expect(card.locator("svg.jp-DataAsk-thumb rect.jp-DataAsk-thumbCard")).to_have_count(7)
     shot(page, "12-gallery")
@@ -401,6 +402,41 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     banner.get_by_role("button", name="Reload").click()
     expect(editor).to_have_attribute("data-version", str(current["version"] + 1))
     expect(editor.locator(".jp-DataAsk-dirty")).to_have_count(0)
+
+    # drag to resize with the mouse, then move by dragging the title bar; save with a message
+    wait_widgets_ran(editor)
+    revenue = editor.locator('.jp-DataAsk-widget[data-kind="metric"]').filter(has_text="Revenue")
+    before = revenue.bounding_box()
+    handle = revenue.locator(".jp-DataAsk-resizeHandle").bounding_box()
+    cell = before["width"] / 3  # the Revenue card is 3 columns wide
+    page.mouse.move(handle["x"] + 5, handle["y"] + 5)
+    page.mouse.down()
+    page.mouse.move(handle["x"] + 5 + cell * 2, handle["y"] + 5 + 20, steps=8)
+    page.mouse.up()
+    expect(revenue).to_have_attribute("style", re.compile(r"grid-area: 1 / 1 / span 2 / span 5"))
+    title = revenue.locator(".jp-DataAsk-widgetHeader").bounding_box()
+    page.mouse.move(title["x"] + 40, title["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(title["x"] + 40 + cell * 2, title["y"] + 10, steps=8)
+    page.mouse.up()
+    expect(revenue).to_have_attribute("style", re.compile(r"grid-area: 1 / 3 / span 2 / span 5"))
+    shot(page, "14-dragged-resized")
+    editor.get_by_role("button", name="Save…").click()
+    editor.get_by_label(re.compile("What changed")).fill("bigger revenue card")
+    editor.get_by_role("button", name="Save version").click()
+    expect(editor.locator(".jp-DataAsk-banner")).to_contain_text("Saved as version")
+    saved = api(lab, "GET", f"dashboards/{sales['id']}")
+    card_pos = next(w["position"] for w in saved["widgets"] if w["title"] == "Revenue")
+    assert card_pos["x"] == 2 and card_pos["w"] == 5, card_pos
+    assert api(lab, "GET", f"dashboards/{sales['id']}/versions")["items"][0]["message"] == "bigger revenue card"
+
+    # the same editor in JupyterLab's dark theme
+    page.locator(".lm-MenuBar-itemLabel").filter(has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^Theme$")).hover()
+    page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^JupyterLab Dark$")).click()
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=30_000)
+    page.wait_for_timeout(1500)
+    shot(page, "15-dark-theme")
 
     assert not [e for e in page.page_errors if "dataask" in e.lower()], page.page_errors
     page.failed = False

@@ -1,6 +1,6 @@
 /** What a widget shows: a chart (Vega), a metric card or a table of rows. */
 
-import React, { useEffect, useRef } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import type { ChartRenderer } from '../charts';
 import { formatValue, metricValue } from '../dashboards';
@@ -11,7 +11,8 @@ export function ChartView(props: {
   label: string;
 }): JSX.Element {
   const host = useRef<HTMLDivElement>(null);
-  const key = JSON.stringify(props.spec);
+  const theme = useLightTheme();
+  const key = JSON.stringify(props.spec) + theme;
   useEffect(() => {
     let dispose: (() => void) | null = null;
     let live = true;
@@ -38,6 +39,18 @@ export function ChartView(props: {
     };
   }, [key, props.render]);
   return <div className="jp-DataAsk-chart" ref={host} role="img" aria-label={props.label} />;
+}
+
+/** `'light'` or `'dark'`, following JupyterLab's theme (charts redraw when it changes). */
+export function useLightTheme(): string {
+  const read = () => (document.body.dataset.jpThemeLight === 'false' ? 'dark' : 'light');
+  const [theme, setTheme] = useState(read);
+  useEffect(() => {
+    const obs = new MutationObserver(() => setTheme(read()));
+    obs.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light'] });
+    return () => obs.disconnect();
+  }, []);
+  return theme;
 }
 
 export function MetricView(props: {
