@@ -84,6 +84,7 @@ class ConnectionManager:
         self._pool: dict[tuple[int, str], _Entry] = {}
         self._pool_lock = threading.Lock()
         self._estimates: dict[tuple[int, str, str], tuple[float | None, float]] = {}
+        self._ws_ids: dict[str, int] = {}
         self._workers = cf.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dataask-query")
 
     # -- plumbing ------------------------------------------------------------------------
@@ -93,13 +94,19 @@ class ConnectionManager:
             self._cipher = CredentialCipher.from_settings(self.settings)
         return self._cipher
 
-    def _ws_id(self, workspace: str) -> int:
-        return self.repo.get_workspace(workspace).id
+    def _ws_id(self, workspace: str, *, cached: bool = False) -> int:
+        # ids never change; a cached id is stale only if the workspace was deleted (and maybe
+        # re-created): record() then finds no connection and looks the id up again
+        if not cached or workspace not in self._ws_ids:
+            self._ws_ids[workspace] = self.repo.get_workspace(workspace).id
+        return self._ws_ids[workspace]
 
     def record(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> ConnectionRecord:
         """The stored record of ``name``; unknown names get a did-you-mean and the fix."""
-        ws_id = self._ws_id(workspace)
-        rec = self.repo.get_connection(ws_id, name)
+        rec = self.repo.get_connection(self._ws_id(workspace, cached=True), name)
+        ws_id = self._ws_id(workspace) if rec is None else rec.workspace_id
+        if rec is None:
+            rec = self.repo.get_connection(ws_id, name)
         if rec is None:
             names = [c.name for c in self.repo.list_connections(ws_id)]
             raise ConnectionNotFound(
@@ -445,8 +452,15 @@ class ConnectionManager:
 
     def identity(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> str:
         """Changes whenever the connection is re-pointed: a safe part of cache keys."""
-        rec = self.record(name, workspace)
+        return self.identity_of(self.record(name, workspace))
+
+    @staticmethod
+    def identity_of(rec: ConnectionRecord) -> str:
         return f"{rec.family}|{rec.url}|{rec.updated_at.isoformat() if rec.updated_at else ''}"
+
+    def records(self, workspace: str = DEFAULT_WORKSPACE) -> list[ConnectionRecord]:
+        """Every connection record of ``workspace`` (one store query)."""
+        return list(self.repo.list_connections(self._ws_id(workspace)))
 
     def close(self) -> None:
         with self._pool_lock:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..errors import TooLarge
-from ..store import DEFAULT_WORKSPACE
+from ..store import DEFAULT_WORKSPACE, ConnectionRecord
 from .manager import ConnectionManager
+from .registry import connector_for
 
 
 class ManagedSource:
@@ -17,12 +18,14 @@ class ManagedSource:
     connection's usage stats.
     """
 
-    def __init__(self, manager: ConnectionManager, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+    def __init__(self, manager: ConnectionManager, name: str, workspace: str = DEFAULT_WORKSPACE,
+                 record: ConnectionRecord | None = None) -> None:
         self.manager = manager
         self.name = name
         self.workspace = workspace
-        self.dialect = manager.dialect(name, workspace)
-        self.identity = manager.identity(name, workspace)
+        record = record or manager.record(name, workspace)
+        self.dialect = connector_for(record.family).dialect
+        self.identity = manager.identity_of(record)
 
     def list_tables(self) -> list[str]:
         return [t for t in self.manager.tables(self.name, self.workspace) if not t.startswith("_")]
@@ -57,4 +60,4 @@ class ManagedSource:
 
 def managed_sources(manager: ConnectionManager, workspace: str = DEFAULT_WORKSPACE) -> dict[str, ManagedSource]:
     """Every connection of ``workspace`` as a federation source, keyed by name."""
-    return {name: ManagedSource(manager, name, workspace) for name in manager.names(workspace)}
+    return {rec.name: ManagedSource(manager, rec.name, workspace, rec) for rec in manager.records(workspace)}
