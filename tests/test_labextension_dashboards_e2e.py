@@ -21,11 +21,11 @@ import subprocess
 import sys
 import time
 import urllib.error
-from pathlib import Path
 
 import pytest
 
 from tests.test_labextension_e2e import (
+    BUILT,
     CHROMIUM,
     CHROMIUM_ARGS,
     OUT,
@@ -36,22 +36,12 @@ from tests.test_labextension_e2e import (
     _get,
     _quiet_settings,
     _require_tools,
+    _use_working_tree_build,
 )
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILT = ROOT / "dataask_jupyter" / "labextension"
 QUESTION = "revenue by channel"
-
-
-def _use_working_tree_build(data_dir: Path) -> None:
-    """Serve this checkout's build: the lab's data dir comes first on the labextension path."""
-    if not (BUILT / "package.json").exists():
-        pytest.fail(f"No built extension in {BUILT}: run `cd labextension && jlpm build` first.")
-    target = data_dir / "labextensions" / "dataask-jupyter"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.symlink_to(BUILT, target_is_directory=True)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +65,8 @@ def demo_lab(tmp_path_factory):
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
     )
     _quiet_settings(tmp / "lab-settings")
+    if not (BUILT / "package.json").exists():
+        pytest.fail(f"No built extension in {BUILT}: run `cd labextension && jlpm build` first.")
     _use_working_tree_build(tmp / "jupyter-data")
     demo = subprocess.run([sys.executable, "-m", "dataask_jupyter.cli", "demo", "--no-lab", "--dir", str(tmp / "demo")],
                           env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
@@ -206,8 +198,6 @@ def test_dashboard_from_template_ask_pin_reload_restore(demo_lab, page):
     form.get_by_label("Name").fill("E2E Sales")
     shot(page, "02-new-from-template")
     form.get_by_role("button", name="Create").click()
-    items = api(lab, "GET", "workspaces")["items"]
-    ws = next(w for w in items if w["name"] == "default")
     row = dashboards.locator('.jp-DataAsk-dashboard[data-name="E2E Sales"]')
     expect(row).to_be_visible()
     dash_id = int(row.get_attribute("data-id"))

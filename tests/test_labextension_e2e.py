@@ -94,6 +94,20 @@ def _get(url: str, token: str, timeout: float = 5):
     return _call(url, token, timeout=timeout)
 
 
+BUILT = ROOT / "dataask_jupyter" / "labextension"
+
+
+def _use_working_tree_build(data_dir: Path) -> None:
+    """Serve this checkout's build (``jlpm build`` writes it to ``dataask_jupyter/labextension``):
+    the lab's own data dir comes first on the labextension path, before an installed copy."""
+    if not (BUILT / "package.json").exists():
+        return  # nothing built here: the installed extension is used
+    target = data_dir / "labextensions" / EXTENSION
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        target.symlink_to(BUILT, target_is_directory=True)
+
+
 def _quiet_settings(settings_dir: Path) -> None:
     """No "get notified about Jupyter news?" toast over the screenshots (no network here)."""
     target = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -134,6 +148,7 @@ def lab(tmp_path_factory):
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
     )
     _quiet_settings(tmp / "lab-settings")
+    _use_working_tree_build(tmp / "jupyter-data")
     log_path = tmp / "jupyter-lab.log"
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
@@ -229,11 +244,12 @@ def test_sidebar_add_test_switch_remove_sqlite(lab, page, sqlite_file):
     tab.click()
     sidebar = page.locator("#dataask-sidebar")
     expect(sidebar).to_be_visible()
-    expect(sidebar.locator(".jp-DataAsk-empty")).to_contain_text("No connections yet")
+    section = sidebar.locator("#dataask-connections-section")  # other sections have empty states too
+    expect(section.locator(".jp-DataAsk-empty")).to_contain_text("No connections yet")
     shot(page, "02-empty-state")
 
     # the add form: password never autocompleted; a server error is shown in the form
-    sidebar.locator(".jp-DataAsk-empty").get_by_role("button", name="Add connection").click()
+    section.locator(".jp-DataAsk-empty").get_by_role("button", name="Add connection").click()
     form = sidebar.locator("form.jp-DataAsk-form")
     expect(form).to_be_visible()
     password = form.get_by_label("Password")
@@ -300,7 +316,7 @@ def test_sidebar_add_test_switch_remove_sqlite(lab, page, sqlite_file):
     shot(page, "08-confirm-remove")
     confirm.get_by_role("button", name="Remove e2e_shop").click()
     expect(row).to_have_count(0)
-    expect(sidebar.locator(".jp-DataAsk-empty")).to_be_visible()
+    expect(section.locator(".jp-DataAsk-empty")).to_be_visible()
     assert api_connections(lab) == []
     shot(page, "09-removed")
 
