@@ -352,6 +352,20 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     page.keyboard.press("ArrowDown")
     expect(dashboards.locator('[role="treeitem"]').first).to_be_focused()
 
+    # the quick switcher (Ctrl+K) finds dashboards too and opens one in its tab
+    page.locator("#jp-main-dock-panel").click()
+    page.keyboard.press("Control+k")
+    dialog = page.locator(".jp-DataAsk-switcherDialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("input").fill("opertns")
+    option = dialog.get_by_role("option")
+    expect(option.first).to_contain_text("Operations")
+    page.keyboard.press("Enter")
+    operations = next(d for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"]
+                      if d["name"] == "Operations")
+    expect(editor_of(page, operations["id"])).to_be_visible()
+    expect(editor_of(page, operations["id"]).locator(".jp-DataAsk-empty")).to_contain_text("no widgets yet")
+
     # the gallery: thumbnails drawn from the widgets, same filter as the tree
     dashboards.get_by_role("button", name="Gallery").click()
     gallery = page.locator(".jp-DataAsk-gallery")

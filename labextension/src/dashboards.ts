@@ -409,6 +409,32 @@ export function defaultEncoding(
   };
 }
 
+const UNSAFE_KEYS = new Set(['url', 'href', 'usermeta', 'loader']);
+
+/**
+ * A copy of a stored spec without anything that could fetch a URL or make a link
+ * (`url` in data and lookups, `href` channels and marks): a widget's rows come only from
+ * its query, and a spec written by someone else must not send the viewer anywhere.
+ */
+export function sanitizeSpec<T>(value: T, depth = 0): T {
+  if (depth > 50) {
+    return null as T;
+  }
+  if (Array.isArray(value)) {
+    return value.map(v => sanitizeSpec(v, depth + 1)) as T;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!UNSAFE_KEYS.has(k)) {
+        out[k] = sanitizeSpec(v, depth + 1);
+      }
+    }
+    return out as T;
+  }
+  return value;
+}
+
 /**
  * The Vega-Lite spec of a chart widget for its rows: the widget's own spec (its mark
  * switched to the widget's kind) or a default one, with the rows inline, sized to fit,
@@ -420,7 +446,7 @@ export function chartSpec(
   rows: readonly unknown[][],
   theme?: Partial<ITheme>
 ): Record<string, any> {
-  const base: Record<string, any> = { ...(widget.spec ?? {}) };
+  const base: Record<string, any> = sanitizeSpec({ ...(widget.spec ?? {}) });
   for (const k of ['data', 'datasets', '$schema', 'title', 'width', 'height', 'autosize']) {
     delete base[k];
   }

@@ -230,6 +230,32 @@ describe('charts and values', () => {
     expect(missing.encoding.x.field).toBe('month');
   });
 
+  it('drops anything that could fetch a URL or make a link', () => {
+    const spec = chartSpec(
+      {
+        kind: 'bar',
+        title: '',
+        spec: {
+          mark: { type: 'bar', href: 'javascript:alert(1)' },
+          encoding: {
+            x: { field: 'month', type: 'temporal' },
+            y: { field: 'revenue', type: 'quantitative' },
+            href: { value: 'javascript:alert(1)' }
+          },
+          transform: [{ lookup: 'month', from: { data: { url: 'https://evil.example/x.csv' }, key: 'm' } }],
+          data: { url: 'file:///etc/passwd' }
+        }
+      },
+      columns,
+      rows
+    );
+    const text = JSON.stringify(spec);
+    expect(text).not.toContain('javascript:');
+    expect(text).not.toContain('evil.example');
+    expect(text).not.toContain('/etc/passwd');
+    expect(spec.data.values).toHaveLength(2);
+  });
+
   it('changes a widget kind', () => {
     const w: IWidget = { ...widget('a', 0, 0, 4, 4), kind: 'line', spec: { mark: 'line', encoding: {} } };
     expect(withKind(w, 'bar').spec!.mark).toEqual({ type: 'bar' });
