@@ -219,6 +219,9 @@ def test_dashboard_from_template_ask_pin_reload_restore(demo_lab, page):
 
     # 2. ask a question in the sidebar: SQL, table and chart
     ask = sidebar.locator(".jp-DataAsk-ask")
+    ask.get_by_label(re.compile("Ask a question")).fill("flurb the wibble")
+    ask.get_by_role("button", name="Ask", exact=True).click()
+    expect(ask.locator(".jp-DataAsk-inlineError")).to_contain_text("wibble", timeout=60_000)
     ask.get_by_label(re.compile("Ask a question")).fill(QUESTION)
     ask.get_by_role("button", name="Ask", exact=True).click()
     expect(ask.locator(".jp-DataAsk-sqlText")).to_contain_text("channel", timeout=60_000)
@@ -347,6 +350,28 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     names = {d["name"] for d in api(lab, "GET", f"workspaces/{ws['id']}/dashboards")["items"]}
     assert "Operations" in names and "Operations copy" not in names
 
+    # a subfolder; rename a folder; delete a folder (its content moves up)
+    dashboards.get_by_role("button", name="New folder").click()
+    dashboards.get_by_label("Folder name").fill("Archive")
+    dashboards.get_by_label("Inside").select_option(label="Team")
+    dashboards.get_by_role("button", name="Create folder").click()
+    archive = dashboards.locator(".jp-DataAsk-treeChildren .jp-DataAsk-folder").filter(has_text="Archive")
+    expect(archive).to_be_visible()
+    folder.hover()
+    folder.get_by_role("button", name="Rename folder Team").click()
+    dashboards.get_by_label("New name of folder Team").fill("Ops team")
+    dashboards.get_by_label("New name of folder Team").press("Enter")
+    expect(dashboards.locator(".jp-DataAsk-folder").filter(has_text="Ops team")).to_be_visible()
+    archive.hover()
+    archive.get_by_role("button", name="Delete folder Archive").click()
+    confirm = page.locator(".jp-Dialog").filter(has_text="Delete folder")
+    expect(confirm).to_contain_text("move up one level")
+    confirm.get_by_role("button", name=re.compile("^Delete folder")).click()
+    expect(archive).to_have_count(0)
+    folders = {f["name"]: f for f in api(lab, "GET", f"workspaces/{ws['id']}/folders")["items"]}
+    assert set(folders) == {"Ops team"}
+    folder = dashboards.locator(".jp-DataAsk-folder").filter(has_text="Ops team")
+
     # keyboard: the tree is reachable from the search box with the arrow keys
     search.focus()
     page.keyboard.press("ArrowDown")
@@ -434,13 +459,39 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     assert card_pos["x"] == 2 and card_pos["w"] == 5, card_pos
     assert api(lab, "GET", f"dashboards/{sales['id']}/versions")["items"][0]["message"] == "bigger revenue card"
 
+    # edit a widget's title, chart type and query, then save: the widget runs the new query
+    pie = editor.locator('.jp-DataAsk-widget[data-kind="pie"]')
+    pie.get_by_role("button", name="Edit widget Revenue by channel").click()
+    panel = editor.locator('aside[aria-label="Edit widget"]')
+    panel.get_by_label("Title").fill("Orders by channel")
+    panel.get_by_label("Chart type").select_option("bar")
+    sql = panel.get_by_label(re.compile("^Query"))
+    sql.fill("SELECT channel, COUNT(*) AS orders FROM orders GROUP BY channel ORDER BY orders DESC")
+    panel.get_by_role("button", name="Apply").click()
+    edited = editor.locator(".jp-DataAsk-widget").filter(has_text="Orders by channel")
+    expect(edited).to_have_attribute("data-kind", "bar")
+    expect(edited).to_contain_text("edited")
+    editor.get_by_role("button", name="Save…").click()
+    editor.get_by_label(re.compile("What changed")).fill("orders per channel")
+    editor.get_by_role("button", name="Save version").click()
+    expect(editor.locator(".jp-DataAsk-banner")).to_contain_text("Saved as version")
+    expect(edited).not_to_contain_text("edited")
+    expect(edited.locator(".vega-embed")).to_be_visible()
+    saved = api(lab, "GET", f"dashboards/{sales['id']}")
+    w = next(w for w in saved["widgets"] if w["title"] == "Orders by channel")
+    assert w["kind"] == "bar" and "COUNT(*)" in w["query"]["sql"]
+    wid = w["id"]
+    run = api(lab, "POST", f"dashboards/{sales['id']}/widgets/{wid}/run", {})
+    assert run["columns"] == ["channel", "orders"] and sum(r[1] for r in run["rows"]) > 0
+    shot(page, "15-widget-edited")
+
     # the same editor in JupyterLab's dark theme
     page.locator(".lm-MenuBar-itemLabel").filter(has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^Theme$")).hover()
     page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile("^JupyterLab Dark$")).click()
     expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=30_000)
     page.wait_for_timeout(1500)
-    shot(page, "15-dark-theme")
+    shot(page, "16-dark-theme")
 
     assert not [e for e in page.page_errors if "dataask" in e.lower()], page.page_errors
     page.failed = False

@@ -253,12 +253,13 @@ export function DashboardsView(props: IDashboardsViewProps): JSX.Element {
           submit="Create folder"
           busy={store.busy('folder')}
           error={store.error('folder')}
+          parents={store.folders}
           onCancel={() => {
             store.clearError('folder');
             setForm(null);
           }}
-          onSubmit={async name => {
-            if (await store.createFolder(name, null)) {
+          onSubmit={async (name, parent) => {
+            if (await store.createFolder(name, parent ?? null)) {
               setForm(null);
             }
           }}
@@ -683,10 +684,13 @@ function NameForm(props: {
   submit: string;
   busy: boolean;
   error?: IErrorInfo;
-  onSubmit: (name: string) => Promise<void>;
+  /** Offer a parent folder (for new folders). */
+  parents?: IFolder[];
+  onSubmit: (name: string, parent?: number | null) => Promise<void>;
   onCancel: () => void;
 }): JSX.Element {
   const [value, setValue] = useState('');
+  const [parent, setParent] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   return (
     <form
@@ -696,7 +700,7 @@ function NameForm(props: {
         const why = validateItemName(value);
         setProblem(why);
         if (!why) {
-          void props.onSubmit(value);
+          void props.onSubmit(value, parent === '' ? null : Number(parent));
         }
       }}
     >
@@ -710,6 +714,19 @@ function NameForm(props: {
           onKeyDown={e => e.key === 'Escape' && props.onCancel()}
         />
       </label>
+      {props.parents && props.parents.length > 0 && (
+        <label className="jp-DataAsk-label">
+          Inside
+          <select className="jp-mod-styled jp-DataAsk-select" value={parent} onChange={e => setParent(e.target.value)}>
+            <option value="">Top level</option>
+            {props.parents.map(f => (
+              <option key={f.id} value={f.id}>
+                {folderPath(props.parents!, f.id)}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {problem && <div className="jp-DataAsk-inlineError">{problem}</div>}
       <InlineError error={props.error} />
       <div className="jp-DataAsk-formButtons">
