@@ -1,22 +1,36 @@
-"""PostgreSQL's COPY → Arrow fetch path gives the same values as the row path, on a real server."""
+"""PostgreSQL's fast Arrow paths (ADBC, then COPY CSV) give the same values as the row path, on a real server.
+
+Every test runs twice: with the ADBC driver, and with it unavailable (the COPY CSV path).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import tempfile
+from pathlib import Path
 
 import psycopg
 import pyarrow as pa
 import pytest
 
+from dataask_jupyter.connections import pg_adbc
 from dataask_jupyter.connections.base import fetch_capped
 from dataask_jupyter.connections.postgres import PostgresConnector
 from tests.foundation_fixtures import (
     app_fixture,  # noqa: F401
+    make_app,
     pg_connect,
 )
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True, params=["adbc", "copy"])
+def path(request, monkeypatch):
+    if request.param == "copy":
+        monkeypatch.setattr(pg_adbc, "_driver", lambda: None)
+    return request.param
 
 
 @pytest.fixture
@@ -124,24 +138,28 @@ def test_copy_path_stays_read_only_and_within_the_timeout(app, typed_db):
     assert app.sql("pg", "SELECT count(*) AS n FROM t").table.column(0).to_pylist() == [4]
 
 
-def test_connector_uses_copy_for_plain_types(typed_db, monkeypatch):
-    """The fast path is the one taken (not a silent fallback) for plain types."""
+def test_the_fast_path_is_taken_not_a_silent_fallback(typed_db, monkeypatch, path):
     calls = []
-    original = PostgresConnector._copy_fetch
+    adbc_fetch, copy_fetch = pg_adbc.fetch, PostgresConnector._copy_fetch
 
-    def spy(raw, sql, max_rows):
-        result = original(raw, sql, max_rows)
-        calls.append((sql, result is not None))
+    def spy_adbc(extra, sql, max_rows, timeout):
+        result = adbc_fetch(extra, sql, max_rows, timeout)
+        calls.append(("adbc", sql, result is not None))
         return result
 
-    monkeypatch.setattr(PostgresConnector, "_copy_fetch", staticmethod(spy))
-    import tempfile
-    from pathlib import Path
+    def spy_copy(raw, sql, max_rows):
+        result = copy_fetch(raw, sql, max_rows)
+        calls.append(("copy", sql, result is not None))
+        return result
 
-    from tests.foundation_fixtures import make_app
-
+    monkeypatch.setattr(pg_adbc, "fetch", spy_adbc)
+    monkeypatch.setattr(PostgresConnector, "_copy_fetch", staticmethod(spy_copy))
     with tempfile.TemporaryDirectory() as home, make_app(Path(home)) as app:
         app.connect("pg", typed_db)
         app.sql("pg", "SELECT i4, n, txt FROM t")
         app.sql("pg", "SELECT u FROM odd")
-    assert [ok for sql, ok in calls if "FROM t" in sql or "FROM odd" in sql] == [True, False], calls
+    taken = [(kind, ok) for kind, sql, ok in calls if "FROM t" in sql or "FROM odd" in sql]
+    if path == "adbc":
+        assert taken == [("adbc", True), ("adbc", True)]  # ADBC carries uuid too (as text)
+    else:  # no ADBC: COPY for plain types, rows for uuid
+        assert taken == [("adbc", False), ("copy", True), ("adbc", False), ("copy", False)]

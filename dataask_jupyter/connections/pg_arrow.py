@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-__all__ = ["CopyUnsupported", "copy_to_arrow", "describe", "wrap_capped"]
+__all__ = ["CopyUnsupported", "copy_to_arrow", "describe", "numeric_from_text", "wrap_capped"]
 
 # PostgreSQL type OIDs (pg_type.oid, stable across versions)
 _FIXED = {
@@ -63,7 +63,7 @@ def describe(cursor, sql: str) -> tuple[list[str], list[pa.DataType]] | None:
 _SCALE = re.compile(r"\.(\d+)")
 
 
-def _numeric_from_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def numeric_from_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Unconstrained ``numeric`` arrives as text: decimal128 with the largest scale seen."""
     values = column.drop_null()
     if len(values) == 0:
@@ -126,7 +126,7 @@ def copy_to_arrow(cursor, sql: str, names: list[str], types: list[pa.DataType], 
             column = pc.cast(column, kind)
         elif kind == _UNCONSTRAINED:
             try:
-                column = _numeric_from_text(column)
+                column = numeric_from_text(column)
             except (pa.ArrowInvalid, ValueError) as err:
                 raise CopyUnsupported(str(err)) from None
         columns.append(column)

@@ -1,4 +1,8 @@
-"""PostgreSQL through psycopg 3: read-only sessions, server-side cursors, server-side cancel."""
+"""PostgreSQL through psycopg 3: read-only sessions, server-side cursors, server-side cancel.
+
+Results come back as Arrow by the fastest path that represents them faithfully: ADBC
+(:mod:`.pg_adbc`), else COPY CSV parsed by pyarrow (:mod:`.pg_arrow`), else DB-API rows.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import uuid
 import ibis
 import psycopg
 
+from . import pg_adbc
 from .base import Connector, FetchResult, OpenedBackend, fetch_capped
 from .pg_arrow import CopyUnsupported, copy_to_arrow, describe
 
@@ -40,11 +45,23 @@ class PostgresConnector(Connector):
         return {k: v for k, v in args.items() if v is not None}
 
     def open(self, parsed, target, settings, password=None) -> OpenedBackend:
-        raw = psycopg.connect(**self.connect_args(parsed, target, settings, password))
+        args = self.connect_args(parsed, target, settings, password)
+        raw = psycopg.connect(**args)
         raw.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        return OpenedBackend(backend=ibis.postgres.from_connection(raw), raw=raw)
+        # the ADBC connection (opened on first fetch) gets exactly the same checked arguments
+        return OpenedBackend(backend=ibis.postgres.from_connection(raw), raw=raw,
+                             extra={"adbc_uri": pg_adbc.adbc_uri(args)})
 
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
+        fast = pg_adbc.fetch(opened.extra, sql, max_rows, timeout)
+        if fast is not None:
+            return FetchResult(*fast)
+        return self._run_psycopg(opened, sql, max_rows, timeout)
+
+    def ping(self, opened, timeout=None) -> None:
+        self._run_psycopg(opened, "SELECT 1", 1, timeout)  # the connection health is about
+
+    def _run_psycopg(self, opened, sql, max_rows, timeout) -> FetchResult:
         raw: psycopg.Connection = opened.raw
         with raw.transaction():
             # per transaction, before any query: a SELECT cannot flip it back (set_config on
@@ -83,7 +100,12 @@ class PostgresConnector(Connector):
             return None
         return FetchResult(table.slice(0, max_rows), table.num_rows > max_rows)
 
+    def close(self, opened) -> None:
+        pg_adbc.close(opened.extra)
+        super().close(opened)
+
     def cancel(self, opened) -> None:
+        pg_adbc.cancel(opened.extra)
         raw: psycopg.Connection = opened.raw
         cancel = getattr(raw, "cancel_safe", None) or raw.cancel
         try:
