@@ -372,6 +372,21 @@ def test_tree_gallery_and_conflict(demo_lab, page):
     assert set(folders) == {"Ops team"}
     folder = dashboards.locator(".jp-DataAsk-folder").filter(has_text="Ops team")
 
+    # another workspace: created from the sidebar, empty, with its own (no) connections
+    dashboards.get_by_role("button", name="New workspace").click()
+    dashboards.get_by_label("Workspace name").fill("Second")
+    dashboards.get_by_role("button", name="Create workspace").click()
+    expect(dashboards.locator("#dataask-workspace-select")).to_have_value(
+        str(next(w["id"] for w in api(lab, "GET", "workspaces")["items"] if w["name"] == "Second")))
+    expect(dashboards.locator(".jp-DataAsk-empty")).to_contain_text("No dashboards yet")
+    conn_title = sidebar.locator(".jp-AccordionPanel-title").filter(has_text="Connections")
+    conn_title.click()
+    expect(sidebar.locator("#dataask-connections-section .jp-DataAsk-empty")).to_contain_text("No connections yet")
+    shot(page, "11b-second-workspace")
+    conn_title.click()
+    dashboards.locator("#dataask-workspace-select").select_option(str(ws["id"]))
+    expect(dashboards.locator('.jp-DataAsk-dashboard[data-name="Operations"]')).to_be_visible()
+
     # keyboard: the tree is reachable from the search box with the arrow keys
     search.focus()
     page.keyboard.press("ArrowDown")

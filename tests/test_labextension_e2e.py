@@ -197,7 +197,7 @@ def page(lab):
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.png"):
+    for old in OUT.glob("[0-9]*.png"):  # this test's own (dash-*.png belong to the dashboards e2e)
         old.unlink()
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(

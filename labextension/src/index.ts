@@ -149,6 +149,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       })
     ]);
+    // the Connections section follows the workspace chosen in the Dashboards section
+    dashboards.changed.connect(() => {
+      const name = dashboards.workspace?.name;
+      if (name && name !== (store.workspace ?? 'default')) {
+        store.setWorkspace(name);
+      }
+    });
     void dashboards.start();
 
     const connectionSource: ISwitcherSource = {

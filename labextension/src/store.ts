@@ -35,7 +35,7 @@ export class ConnectionsStore {
     readonly client: DataAskClient,
     options: { pollSeconds?: number; workspace?: string } = {}
   ) {
-    this.workspace = options.workspace;
+    this._workspace = options.workspace;
     this._poll = new Poll({
       auto: false,
       factory: () => this._load(),
@@ -51,7 +51,23 @@ export class ConnectionsStore {
     return { interval, backoff: true, max: Math.max(interval, 300_000) };
   }
 
-  readonly workspace: string | undefined;
+  /** The workspace (name) whose connections are listed; `undefined`: the server's default. */
+  get workspace(): string | undefined {
+    return this._workspace;
+  }
+
+  /** List another workspace's connections (the sidebar follows the selected workspace). */
+  setWorkspace(name: string | undefined): void {
+    if (name === this._workspace) {
+      return;
+    }
+    this._workspace = name;
+    this._connections = [];
+    this._tests.clear();
+    this._loadState = 'loading';
+    this._changed.emit();
+    void this.refresh();
+  }
 
   /** Emitted after any change of state. */
   get changed(): ISignal<this, void> {
@@ -182,8 +198,12 @@ export class ConnectionsStore {
   }
 
   private async _load(): Promise<void> {
+    const asked = this._workspace;
     try {
       const list = await this.client.listConnections(this._opts());
+      if (asked !== this._workspace) {
+        return; // the workspace changed meanwhile: that answer is stale
+      }
       this._connections = sortConnections(list.connections ?? []);
       this._loadState = 'ready';
       this._loadError = null;
@@ -205,6 +225,7 @@ export class ConnectionsStore {
     this._changed.emit();
   }
 
+  private _workspace: string | undefined;
   private _active = true;
   private _changed = new Signal<this, void>(this);
   private _connections: IConnectionInfo[] = [];
