@@ -264,7 +264,10 @@ def test_dashboard_from_template_ask_pin_reload_restore(demo_lab, page):
     collapse_connections(page, sidebar)
     dashboards = sidebar.locator(".jp-DataAsk-dashboards")
     expect(dashboards.locator(".jp-DataAsk-recent").filter(has_text="E2E Sales")).to_be_visible()
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab").filter(has_text="E2E Sales")
+    expect(tabs).to_have_count(1)  # the open dashboard tab came back with the layout
     dashboards.locator('.jp-DataAsk-dashboard[data-name="E2E Sales"]').click()
+    expect(tabs).to_have_count(1)
     editor = editor_of(page, dash_id)
     expect(editor).to_have_attribute("data-version", "2")
     wait_widgets_ran(editor)

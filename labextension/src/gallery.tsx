@@ -16,6 +16,8 @@ import { formatAgo, IErrorInfo } from './model';
 import type { IDashboardSummary, IWidget } from './types';
 
 const THUMB_W = 220;
+/** Colours when the workspace has no palette (the server's default theme). */
+const DEFAULT_PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b'];
 const THUMB_H = 130;
 
 /** A tiny picture of a widget kind inside a `w`×`h` box. */
@@ -95,7 +97,8 @@ function Thumbnail(props: {
     return <div className="jp-DataAsk-thumb jp-DataAsk-hint jp-DataAsk-thumbEmpty">No widgets yet</div>;
   }
   const rects = thumbnailRects(props.widgets, { columns: 12, row_height: 80 }, THUMB_W, THUMB_H);
-  const colour = (i: number) => props.palette?.[i % (props.palette?.length || 1)] ?? 'var(--jp-brand-color1)';
+  const palette = props.palette?.length ? props.palette : DEFAULT_PALETTE;
+  const colour = (i: number) => palette[i % palette.length];
   return (
     <svg className="jp-DataAsk-thumb" width={THUMB_W} height={THUMB_H} viewBox={`0 0 ${THUMB_W} ${THUMB_H}`} aria-hidden="true">
       {rects.map((r, i) => (
@@ -220,10 +223,18 @@ export class DashboardGallery extends ReactWidget {
     this.addClass('jp-DataAsk-galleryWidget');
     this.title.label = 'Dashboards gallery';
     this.title.closable = true;
-    options.store.changed.connect(() => {
-      const ws = options.store.workspace;
-      this.title.label = ws ? `Gallery: ${ws.name}` : 'Dashboards gallery';
-    });
+    this._label();
+    options.store.changed.connect(this._label, this);
+  }
+
+  dispose(): void {
+    this.options.store.changed.disconnect(this._label, this);
+    super.dispose();
+  }
+
+  private _label(): void {
+    const ws = this.options.store.workspace;
+    this.title.label = ws ? `Gallery: ${ws.name}` : 'Dashboards gallery';
   }
 
   protected render(): JSX.Element {

@@ -72,6 +72,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const dashboards = new DashboardsStore(client, events);
     const renderChart = rendermimeCharts(rendermime);
     const editors = new WidgetTracker<DashboardEditor>({ namespace: 'dataask-dashboards' });
+    // reopen the dashboard tabs that were open before a reload
+    void restorer?.restore(editors, {
+      command: CommandIDs.openDashboard,
+      args: w => ({ id: w.dashboardId }),
+      name: w => String(w.dashboardId)
+    });
     const openDashboard = (id: number) => {
       const existing = editors.find(w => w.dashboardId === id);
       if (existing) {
