@@ -157,6 +157,9 @@ QUERIES = [
      "(o.customer_id = c.id AND c.score IS NULL)", True),
     ("or_absorption", "SELECT c.id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id "
                       "WHERE (c.region = 'North') OR (c.region = 'North' AND o.amount > 5) ORDER BY 1", False),
+    ("substring_filter_unicode",
+     "SELECT c.id, o.id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id "
+     "WHERE substring(c.name, 1, 3) IN ('Zoë', 'Ali', 'bob') AND substring(o.status, 2, 2) = 'ai'", False),
     ("string_agg_order",
      "SELECT c.region, string_agg(o.status, ',' ORDER BY o.id) FROM crm.customers c JOIN sales.orders o "
      "ON o.customer_id = c.id WHERE o.id < 60 GROUP BY 1 ORDER BY 1 NULLS LAST", True),

@@ -401,3 +401,23 @@ def test_non_select_and_bad_pushdown_level(planner, sources):
         planner.plan("SELECT o_orderkey FROM pg.orders", sources, pushdown="everything")
     with pytest.raises((UsageError, UnsafeSQL), match="parse"):  # the guard parses first
         planner.plan("SELECT FROM WHERE (", sources)
+
+
+@pytest.mark.parametrize(("sql", "source", "pushed"), [
+    ("SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+     "WHERE substring(c.c_name, 1, 2) IN ('13', '31')", "lite", 'SUBSTRING("c"."c_name", 1, 2) IN'),
+    ("SELECT p.p_name FROM duck.part p JOIN pg.lineitem l ON l.l_partkey = p.p_partkey "
+     "WHERE substring(p.p_name, 1, 2) IN ('13', '31')", "duck", 'SUBSTRING("p"."p_name", 1, 2) IN'),
+    ("SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+     "WHERE substring(o.o_comment, 2, 3) = 'abc'", "pg", 'SUBSTRING("o"."o_comment" FROM 2 FOR 3) ='),
+])
+def test_plain_substring_filters_are_pushed(planner, sources, sql, source, pushed):
+    assert pushed in fetch_of(planner.plan(sql, sources), source).sql
+
+
+def test_substring_with_other_bounds_stays_in_duckdb(planner, sources):
+    sql = ("SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+           "WHERE substring(c.c_name, 0, 2) = '1' AND substring(c.c_name, c.c_custkey, 1) = '2'")
+    plan = planner.plan(sql, sources)
+    assert "SUBSTRING" not in fetch_of(plan, "lite").sql.upper()
+    assert plan.residual_sql.count("SUBSTRING") == 2

@@ -42,7 +42,7 @@ RANGES = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between)
 FILTER_NODES = (
     exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.Paren, exp.And,
     exp.Or, exp.Not, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.Neg,
-    exp.Add, exp.Sub, exp.Mul, exp.Cast, exp.DataType, exp.DataTypeParam, *COMPARISONS,
+    exp.Add, exp.Sub, exp.Mul, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Substring, *COMPARISONS,
 )
 
 # Functions sqlglot emits for SQLite although SQLite has no such function or syntax.
@@ -156,12 +156,23 @@ def _null_aware_kinds(nodes: list[exp.Expression]) -> list[str]:
 # --------------------------------------------------------------------------- rules
 
 
+def _plain_substring(node: exp.Substring) -> bool:
+    bounds = [node.args.get("start"), node.args.get("length")]
+    return (
+        isinstance(node.this, exp.Column) and _kind(node.this) == "text"
+        and all(isinstance(b, exp.Literal) and b.is_int and int(b.name) >= 1 for b in bounds)
+    )
+
+
 def _check_filter_shape(node: exp.Expression, dialect: str) -> None:
     for sub in node.walk():
         if not isinstance(sub, FILTER_NODES):
             raise NotPushable(f"{type(sub).__name__} in a filter is not pushed to {dialect}")
         if isinstance(sub, exp.Cast) and not isinstance(sub.this, exp.Literal):
             raise NotPushable("casts of columns are not pushed")
+        if isinstance(sub, exp.Substring) and not _plain_substring(sub):
+            # every dialect agrees on SUBSTRING(text, start >= 1, length >= 0) counted in characters
+            raise NotPushable("SUBSTRING is pushed only with positive literal start and length")
         if isinstance(sub, exp.In) and sub.args.get("query") is not None:
             raise NotPushable("IN (subquery) is not pushed as a filter")
         if isinstance(sub, COMPARISONS + (exp.Between, exp.In)):

@@ -144,6 +144,10 @@ class Walker(JoinPlanning):
         sources = self.sources_in(query)
         if len(sources) != 1 or RESIDUAL in sources or self.correlated(query):
             return False
+        if container != "cte" and not any(t.name in self.refs for t in query.find_all(exp.Table)):
+            # reads only CTEs of the statement: DuckDB has their fetched rows already; pushing
+            # would make the source compute the CTE a second time
+            return False
         source = next(iter(sources))
         head = query
         while isinstance(head, (exp.SetOperation, exp.Subquery)):
