@@ -546,6 +546,25 @@ export function metricValue(columns: readonly string[], rows: readonly unknown[]
   return rows.length && columns.length ? rows[0][0] : null;
 }
 
+/**
+ * Run `tasks` with at most `limit` in flight (a dashboard's widget queries: a big
+ * dashboard must not open hundreds of requests at once). Resolves when all settled.
+ */
+export async function runLimited(tasks: readonly (() => Promise<unknown>)[], limit = 4): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++];
+      try {
+        await task();
+      } catch {
+        // each task reports its own failure
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, worker));
+}
+
 // ---------------------------------------------------------------- answers
 
 /** The widget kind that fits an answer: its chart, a metric for one value, else a table. */

@@ -23,6 +23,7 @@ import {
   keyboardStep,
   pixelsToCells,
   placeWidget,
+  runLimited,
   saveErrorMessage,
   WIDGET_KINDS,
   withKind
@@ -34,6 +35,7 @@ import type { IDashboard, IGridPos, IRunResult, IVersion, IWidget, WidgetKind } 
 
 const GAP = 8;
 const HEADER = 30;
+const RUN_CONCURRENCY = 4;
 
 type RunState =
   | { kind: 'running' }
@@ -78,17 +80,17 @@ export function DashboardEditorView(props: IEditorProps): JSX.Element {
 
   const runAll = useCallback(
     (d: IDashboard, useCache = true) => {
-      for (const w of d.widgets) {
-        if (!w.id || !w.query) {
-          continue;
-        }
-        const wid = w.id;
-        setRuns(r => ({ ...r, [wid]: { kind: 'running' } }));
-        client
-          .runWidget(d.id, wid, useCache)
-          .then(result => setRuns(r => ({ ...r, [wid]: { kind: 'done', result } })))
-          .catch(err => setRuns(r => ({ ...r, [wid]: { kind: 'error', error: toErrorInfo(err) } })));
-      }
+      const runnable = d.widgets.filter(w => w.id && w.query).map(w => w.id!);
+      setRuns(r => ({ ...r, ...Object.fromEntries(runnable.map(wid => [wid, { kind: 'running' } as RunState])) }));
+      void runLimited(
+        runnable.map(wid => () =>
+          client
+            .runWidget(d.id, wid, useCache)
+            .then(result => setRuns(r => ({ ...r, [wid]: { kind: 'done', result } })))
+            .catch(err => setRuns(r => ({ ...r, [wid]: { kind: 'error', error: toErrorInfo(err) } })))
+        ),
+        RUN_CONCURRENCY
+      );
     },
     [client]
   );
@@ -159,7 +161,8 @@ export function DashboardEditorView(props: IEditorProps): JSX.Element {
     if (!el || typeof ResizeObserver === 'undefined') {
       return;
     }
-    const ro = new ResizeObserver(() => setGridWidth(el.clientWidth));
+    // whole 8 px steps: charts redraw when the width really changed, not on every pixel
+    const ro = new ResizeObserver(() => setGridWidth(Math.round(el.clientWidth / 8) * 8));
     ro.observe(el);
     setGridWidth(el.clientWidth);
     return () => ro.disconnect();

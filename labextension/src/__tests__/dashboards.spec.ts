@@ -19,6 +19,7 @@ import {
   overlaps,
   pixelsToCells,
   placeWidget,
+  runLimited,
   recentsFor,
   saveErrorMessage,
   thumbnailRects,
@@ -272,6 +273,28 @@ describe('charts and values', () => {
     expect(formatValue(2.5)).toBe('2.5');
     expect(formatValue(null)).toBe('–');
     expect(formatValue('web', ',d')).toBe('web');
+  });
+});
+
+describe('running widgets', () => {
+  it('keeps at most `limit` queries in flight and runs them all, failures included', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const done: number[] = [];
+    const tasks = Array.from({ length: 10 }, (_, i) => async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise(r => setTimeout(r, 2));
+      inFlight--;
+      done.push(i);
+      if (i === 3) {
+        throw new Error('boom');
+      }
+    });
+    await runLimited(tasks, 3);
+    expect(peak).toBe(3);
+    expect(done.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    await runLimited([], 3);
   });
 });
 
