@@ -13,6 +13,7 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import type { DataAskClient } from './api';
 import type { ChartRenderer } from './charts';
+import { useConnectionNames } from './components/AskView';
 import { InlineError, useSignalStore } from './components/DashboardsView';
 import { ChartView, MetricView, TableView } from './components/WidgetViews';
 import {
@@ -70,6 +71,8 @@ export function DashboardEditorView(props: IEditorProps): JSX.Element {
   const [banner, setBanner] = useState<Banner>(null);
   const [saving, setSaving] = useState(false);
   const [gridWidth, setGridWidth] = useState(800);
+  const wsName = store.workspaces.find(w => w.id === dash?.workspace_id)?.name;
+  const connectionNames = useConnectionNames(client, wsName);
   const gridRef = useRef<HTMLDivElement>(null);
   const dashRef = useRef<IDashboard | null>(null);
   const dirtyRef = useRef(false);
@@ -389,6 +392,7 @@ export function DashboardEditorView(props: IEditorProps): JSX.Element {
           <WidgetEditor
             key={editingWidget.id}
             widget={editingWidget}
+            connections={connectionNames}
             canEdit={canEdit}
             onClose={() => setPanel(null)}
             onApply={next => change(widgets.map(w => (w.id === next.id ? next : w)))}
@@ -550,6 +554,7 @@ function WidgetCard(props: {
 
 function WidgetEditor(props: {
   widget: IWidget;
+  connections: string[];
   canEdit: boolean;
   onApply: (w: IWidget) => void;
   onRemove: () => void;
@@ -596,12 +601,19 @@ function WidgetEditor(props: {
         {q?.kind === 'sql' && (
           <label className="jp-DataAsk-label">
             Connection
-            <input
-              className="jp-mod-styled jp-DataAsk-input"
+            <select
+              className="jp-mod-styled jp-DataAsk-select"
               value={q.connection}
               disabled={!props.canEdit}
               onChange={e => setDraft({ ...draft, query: { ...q, connection: e.target.value } })}
-            />
+            >
+              {[...new Set([q.connection, ...props.connections])].map(c => (
+                <option key={c} value={c}>
+                  {c}
+                  {props.connections.length && !props.connections.includes(c) ? ' (not in this workspace)' : ''}
+                </option>
+              ))}
+            </select>
           </label>
         )}
         {(q?.kind === 'sql' || q?.kind === 'federated') && (

@@ -3,7 +3,7 @@
  * the active notebook as a `%%ask` or `%%federate` cell, or pin it to a dashboard.
  */
 
-import React, { useRef, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 
 import type { DataAskClient } from '../api';
 import type { ChartRenderer } from '../charts';
@@ -26,6 +26,25 @@ export interface IAskViewProps {
 
 type Note = { kind: 'ok' | 'error'; text: string; dashboardId?: number } | null;
 
+/** Connection names of a workspace (empty while loading or on error). */
+export function useConnectionNames(client: DataAskClient, workspace: string | undefined): string[] {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    setNames([]);
+    if (workspace) {
+      client
+        .listConnections({ workspace })
+        .then(list => live && setNames(list.connections.map(c => c.name)))
+        .catch(() => undefined);
+    }
+    return () => {
+      live = false;
+    };
+  }, [client, workspace]);
+  return names;
+}
+
 export function AskView(props: IAskViewProps): JSX.Element {
   const { client, store } = props;
   useSignalStore(store);
@@ -39,6 +58,9 @@ export function AskView(props: IAskViewProps): JSX.Element {
   const abort = useRef<AbortController | null>(null);
 
   const ws = store.workspace;
+  const connections = useConnectionNames(client, ws?.name);
+  const [only, setOnly] = useState('');
+  const onlyValid = connections.includes(only) ? only : '';
   const dashboards = store.dashboards;
   const pinTo = target || (dashboards[0] ? String(dashboards[0].id) : '');
 
@@ -55,7 +77,11 @@ export function AskView(props: IAskViewProps): JSX.Element {
     setError(null);
     setNote(null);
     try {
-      const out = await client.ask(q, { workspace: ws?.id, signal: ctrl.signal });
+      const out = await client.ask(q, {
+        workspace: ws?.id,
+        connections: onlyValid ? [onlyValid] : undefined,
+        signal: ctrl.signal
+      });
       setResult(out);
     } catch (err) {
       if ((err as Error)?.name !== 'AbortError') {
@@ -134,6 +160,21 @@ export function AskView(props: IAskViewProps): JSX.Element {
             }
           }}
         />
+        {connections.length > 1 && (
+          <select
+            className="jp-mod-styled jp-DataAsk-select"
+            aria-label="Connections to ask"
+            value={onlyValid}
+            onChange={e => setOnly(e.target.value)}
+          >
+            <option value="">All connections</option>
+            {connections.map(c => (
+              <option key={c} value={c}>
+                Only {c}
+              </option>
+            ))}
+          </select>
+        )}
         <div className="jp-DataAsk-formButtons">
           <span id="dataask-ask-hint" className="jp-DataAsk-hint">
             Enter asks · Shift+Enter for a new line
