@@ -240,6 +240,8 @@ def test_dashboard_from_template_ask_pin_reload_restore(demo_lab, page):
     ask.get_by_role("button", name="Insert as cell").click()
     expect(ask.locator(".jp-DataAsk-okNote")).to_contain_text("Inserted a %%ask cell")
     expect(notebook.locator(".jp-Cell").filter(has_text="%%ask")).to_contain_text(QUESTION)
+    ask.get_by_role("button", name="Insert SQL cell").click()
+    expect(notebook.locator(".jp-Cell").filter(has_text="%%federate")).to_contain_text("shop_sales.orders")
     shot(page, "05-inserted-cell")
 
     # pin the chart to the dashboard: the open editor refreshes live (WebSocket event)

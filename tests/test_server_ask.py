@@ -46,6 +46,13 @@ async def test_ask_returns_the_cli_json_shape(as_user, shop):
     assert "orders" in out["sql"].lower() and out["row_count"] == 3 and out["truncated"] is False
     assert {row[0]: row[1] for row in out["rows"]} == CHANNELS
     assert out["chart"] is None or "mark" in out["chart"] or "layer" in out["chart"]
+    # the %%federate form of the SQL names the connection and gives the same rows
+    assert "shop.orders" in out["federate_sql"]
+    from dataask_jupyter.core import DataAsk
+
+    with DataAsk() as app:
+        fed = app.federate(out["federate_sql"], workspace=ws["name"]).table.to_pylist()
+    assert {tuple(r.values())[0]: tuple(r.values())[1] for r in fed} == CHANNELS
     # the same workspace by name, limited to one connection, rows capped
     capped = await as_user("alice").ok("POST", "ask", {"question": "number of orders per channel",
                                                        "workspace": ws["name"], "connections": ["shop"],

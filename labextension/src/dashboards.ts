@@ -636,9 +636,17 @@ export function answerToWidget(
   };
 }
 
-/** The notebook cell of an answer: `%%ask` with the question, or `%%federate` with the SQL. */
-export function cellSource(result: Pick<IAskResult, 'question' | 'sql'>, mode: 'ask' | 'federate'): string {
-  return mode === 'ask' ? `%%ask\n${result.question.trim()}` : `%%federate\n${result.sql.trim()}`;
+/**
+ * The notebook cell of an answer: `%%ask` with the question, or `%%federate` with the SQL
+ * (its `connection.table` form when the server sent one).
+ */
+export function cellSource(
+  result: Pick<IAskResult, 'question' | 'sql' | 'federate_sql'>,
+  mode: 'ask' | 'federate'
+): string {
+  return mode === 'ask'
+    ? `%%ask\n${result.question.trim()}`
+    : `%%federate\n${(result.federate_sql || result.sql).trim()}`;
 }
 
 // ---------------------------------------------------------------- thumbnails

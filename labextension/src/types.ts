@@ -213,6 +213,8 @@ export interface IAskResult {
   attempts: number;
   connections: string[];
   truncated: boolean;
+  /** The SQL with tables named `connection.table` (what a `%%federate` cell takes). */
+  federate_sql?: string;
 }
 
 /** `{"items": [...]}` of list routes. */

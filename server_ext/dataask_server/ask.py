@@ -36,13 +36,43 @@ class AskIn(Input):
     max_rows: int = Field(MAX_ROWS, ge=1, le=MAX_ROWS)
 
 
+def federate_sql(result) -> str:
+    """The answer's SQL as ``%%federate`` takes it: tables named ``connection.table``, DuckDB dialect.
+
+    Federated answers already are; a one-connection answer gets its tables qualified with
+    that connection (CTE names and table functions stay as they are). If the SQL cannot be
+    parsed it is returned unchanged (``%%federate`` still resolves unambiguous bare names).
+    """
+    if result.federated or len(result.connections) != 1:
+        return result.sql
+    import sqlglot
+    from sqlglot import exp
+
+    conn = exp.to_identifier(result.connections[0])
+    try:
+        tree = sqlglot.parse_one(result.sql, read=result.dialect or None)
+    except sqlglot.errors.SqlglotError:
+        return result.sql
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier) or table.args.get("catalog"):
+            continue
+        if table.args.get("db"):
+            table.set("catalog", conn.copy())
+        elif table.name.lower() not in ctes:
+            table.set("db", conn.copy())
+    return tree.sql(dialect="duckdb", pretty=True)
+
+
 def answer(result, max_rows: int) -> dict:
-    """The CLI's JSON of ``result`` plus ``connections`` and ``truncated``, rows capped at ``max_rows``."""
+    """The CLI's JSON of ``result`` plus ``connections``, ``truncated`` and ``federate_sql``,
+    rows capped at ``max_rows``."""
     out = result.to_dict(explain=False)
     rows = out["rows"]
     out["truncated"] = bool(getattr(result, "truncated", False)) or len(rows) > max_rows
     out["rows"] = rows[:max_rows]
     out["connections"] = list(result.connections)
+    out["federate_sql"] = federate_sql(result)
     return out
 
 

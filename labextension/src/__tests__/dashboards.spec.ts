@@ -334,6 +334,9 @@ describe('answers', () => {
   it('writes the notebook cell', () => {
     expect(cellSource(answer, 'ask')).toBe('%%ask\nrevenue by channel');
     expect(cellSource(answer, 'federate')).toBe(`%%federate\n${answer.sql}`);
+    expect(cellSource({ ...answer, federate_sql: 'SELECT 1 FROM shop_sales.orders' }, 'federate')).toBe(
+      '%%federate\nSELECT 1 FROM shop_sales.orders'
+    );
   });
 
   it('explains a 409', () => {
