@@ -38,8 +38,10 @@ __all__ = ["MAX_KEYS", "Edge", "plan_reductions", "reduced_sql"]
 
 MAX_KEYS = 100_000  # distinct keys sent in one IN list
 MAX_TEXT_KEYS = 20_000
+# in-process DuckDB scans fast and parses long IN lists slowly: cut it only with short lists
+_KEY_CAP = {"duckdb": 10_000, "sqlite": 50_000}
 REDUCER_MAX_ROWS = 2_000_000  # do not wait for a reducer estimated bigger than this
-MIN_TARGET_ROWS = 20_000  # smaller fetches are not worth waiting for ...
+MIN_TARGET_ROWS = 5_000  # smaller fetches are not worth waiting for ...
 TINY_REDUCER_ROWS = 1_000  # ... unless the reducer is tiny
 DEFAULT_ROWS = 100_000.0  # a table whose size the source does not tell
 SELECTIVE = 0.5  # a reducer must keep at most this share of its table
@@ -199,20 +201,36 @@ def plan_reductions(fetches: Sequence[SourceFetch], residual_sql: str,
         return {}
     est = {f.name: estimate_rows(f, table_rows) for f in fetches}
     base = {f.name: max([table_rows(t) or DEFAULT_ROWS for t in f.tables] or [DEFAULT_ROWS]) for f in fetches}
-    reduced = dict(est)  # estimate after reduction, used when the fetch itself reduces others
+    reduced: dict[str, float] = {}  # estimate after its own cuts, once decided
     waits: dict[str, list[Edge]] = {}
-    for name in sorted(est, key=lambda n: est[n]):
-        chosen = [
-            e for e in edges
-            if e.target == name and reduced[e.reducer] <= REDUCER_MAX_ROWS and est[e.reducer] * 2 <= est[name]
-            and (est[name] >= MIN_TARGET_ROWS or reduced[e.reducer] <= TINY_REDUCER_ROWS)
-            and reduced[e.reducer] <= base[e.reducer] * SELECTIVE  # a whole table's keys cut nothing
-        ]
+    remaining = set(est)
+    while remaining:
+        # decide the fetch that will be smallest given the cuts already decided; it may only
+        # wait for fetches decided before it, so the waits never form a cycle
+        options = {name: _choose(name, edges, est, base, reduced) for name in remaining}
+        name = min(remaining, key=lambda n: (options[n][1], n))
+        chosen, size = options[name]
         if chosen:
             waits[name] = chosen
-            factor = min(min(1.0, reduced[e.reducer] / max(base[e.reducer], 1.0)) for e in chosen)
-            reduced[name] = max(1.0, est[name] * factor)
+        reduced[name] = size
+        remaining.discard(name)
     return waits
+
+
+def _choose(name: str, edges: list[Edge], est: dict[str, float], base: dict[str, float],
+            reduced: dict[str, float]) -> tuple[list[Edge], float]:
+    """The decided reducers worth waiting for, and the estimate of ``name`` after their cuts."""
+    chosen = [
+        e for e in edges
+        if e.target == name and e.reducer in reduced
+        and reduced[e.reducer] <= REDUCER_MAX_ROWS and reduced[e.reducer] * 2 <= est[name]
+        and (est[name] >= MIN_TARGET_ROWS or reduced[e.reducer] <= TINY_REDUCER_ROWS)
+        and reduced[e.reducer] <= base[e.reducer] * SELECTIVE  # a whole table's keys cut nothing
+    ]
+    if not chosen:
+        return [], est[name]
+    factor = min(min(1.0, reduced[e.reducer] / max(base[e.reducer], 1.0)) for e in chosen)
+    return chosen, max(1.0, est[name] * factor)
 
 
 # -- building the reduced SQL --------------------------------------------------------------------
@@ -243,7 +261,7 @@ def _family(type_name: str | None) -> str | None:
 
 def _condition(column: str, keys: pa.Array, family: str, dialect: str) -> str | None:
     if family == "int" and pa.types.is_integer(keys.type):
-        if len(keys) > MAX_KEYS:
+        if len(keys) > _KEY_CAP.get(dialect, MAX_KEYS):
             return None
         numbers = [str(int(v)) for v in keys.to_pylist()]
         if dialect == "postgres":  # one array literal: PostgreSQL parses it 5x faster than an IN list
