@@ -196,6 +196,14 @@ def _ask(args) -> int:
 
 @handler("history")
 def _history(args) -> int:
+    if args.export is not None:
+        with _app() as app:
+            receipt = app.export_conversation(args.export, workspace=args.workspace)
+        if args.json:
+            emit(receipt.to_dict())
+        else:
+            print(receipt)
+        return 0
     with _app() as app:
         found = app.conversations.history(args.workspace, args.n, everyone=args.all)
     if args.json:
@@ -370,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", help="recent questions with their SQL")
     hist.add_argument("n", nargs="?", type=int, default=10, help="how many (default 10)")
     hist.add_argument("--all", action="store_true", help="everyone's questions, not only yours")
+    hist.add_argument("--export", metavar="DASHBOARD", default=None,
+                      help="add your latest conversation's questions to this dashboard, one widget each")
     ws(hist)
     js(hist)
 

@@ -68,6 +68,15 @@ class DataAsk:
         return pin(self, dashboard, workspace=workspace, title=title, sql=sql, connection=connection,
                    federated=federated, chart=chart, row_count=row_count)
 
+    def export_conversation(self, dashboard: str, *, workspace: str = DEFAULT_WORKSPACE,
+                            conversation_id: int | None = None, actor: str | None = None):
+        """Add the questions of a conversation (default: the latest) as widgets to the named
+        dashboard of ``workspace``, in one version (see :mod:`.nl2sql.export`)."""
+        from .nl2sql.export import export_conversation
+
+        return export_conversation(self, dashboard, workspace=workspace, conversation_id=conversation_id,
+                                   actor=actor)
+
     def ask(self, question: str, *, workspace: str = DEFAULT_WORKSPACE, model: str | None = None, **kwargs):
         """Answer ``question`` with SQL, rows, a chart and insights (see ``Asker.ask``)."""
         return self.asker(workspace, model=model).ask(question, **kwargs)

@@ -108,25 +108,30 @@ def pin(dataask, dashboard: str, *, workspace: str, title: str, sql: str, connec
     return _pin_local(dataask, name, workspace, widget)
 
 
+def find_dashboard(api, who, workspace_id: int, workspace: str, name: str) -> int | None:
+    """The id of the dashboard named exactly ``name`` in the workspace, ``None`` when there is none."""
+    from .dashboards.api_models import SearchFilter
+
+    hits = [d for d in api.workspaces.search(who, SearchFilter(q=name, workspace_id=workspace_id, limit=1000))
+            if d.name == name]
+    if len(hits) > 1:
+        raise UsageError(f"Several dashboards in workspace '{workspace}' are named '{name}'.",
+                         hint="Rename one of them, or use the dashboard editor.")
+    return hits[0].id if hits else None
+
+
 def _pin_local(dataask, name: str, workspace: str, widget) -> PinReceipt:
     from .dashboards import DashboardsAPI, Principal, Scope
-    from .dashboards.api_models import SearchFilter
     from .dashboards.models import DashboardCreate
 
     ws = dataask.repo.get_workspace(workspace)
     api = DashboardsAPI.from_dataask(dataask)
     who = Principal(dataask.connections.actor, superuser=True)  # personal mode: the server's owner
-    hits = [d for d in api.workspaces.search(who, SearchFilter(q=name, workspace_id=ws.id, limit=1000))
-            if d.name == name]
-    if len(hits) > 1:
-        raise UsageError(f"Several dashboards in workspace '{workspace}' are named '{name}'.",
-                         hint="Rename one of them, or pin from the dashboard editor.")
-    created = not hits
+    dashboard_id = find_dashboard(api, who, ws.id, workspace, name)
+    created = dashboard_id is None
     if created:
         grant = api.authorize(who, Scope.workspace, ws.id, "editor")
         dashboard_id = api.dashboards.create(grant, DashboardCreate(name=name, message="Created by --pin")).id
-    else:
-        dashboard_id = hits[0].id
     current = api.dashboards.widgets(api.authorize(who, Scope.dashboard, dashboard_id, "editor"))
     below = max((w.position.y + w.position.h for w in current), default=0)
     out = api.dashboards.pin(who, dashboard_id, _place(widget, below), workspace_id=ws.id,
@@ -170,21 +175,22 @@ def _http_error(exc: urllib.error.HTTPError) -> DataAskError:
     return UsageError(message) if 400 <= exc.code < 500 else StoreUnavailable(message)
 
 
-def _remote() -> _Remote:
+def _remote(doing: str = "--pin", nothing: str = "nothing was pinned") -> _Remote:
     url = os.environ.get(REMOTE_ENV, "").strip()
     token = next((os.environ[k].strip() for k in TOKEN_ENVS if os.environ.get(k, "").strip()), "")
     if not url or not token:
         missing = REMOTE_ENV if not url else f"{TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]})"
         raise ConfigError(
-            "--pin in team mode goes through the DataAsk Hub service; a kernel does not write the shared "
-            "store itself, so nothing was pinned.",
+            f"{doing} in team mode goes through the DataAsk Hub service; a kernel does not write the shared "
+            f"store itself, so {nothing}.",
             hint=f"Set {missing}: {REMOTE_ENV} is the service's API URL ending in /dataask/api.")
     if urllib.parse.urlparse(url).scheme not in ("http", "https"):
         raise ConfigError(f"{REMOTE_ENV} must be an http(s) URL.")
     return _Remote(url, token)
 
 
-def _pin_remote(remote: _Remote, name: str, workspace: str, widget) -> PinReceipt:
+def find_remote_dashboard(remote: _Remote, workspace: str, name: str) -> tuple[int, int | None]:
+    """``(workspace id, dashboard id or None)`` on the Hub service, for the exact names."""
     spaces = remote.call("GET", "workspaces")["items"]
     ws = next((w for w in spaces if w["name"] == workspace), None)
     if ws is None:
@@ -193,9 +199,15 @@ def _pin_remote(remote: _Remote, name: str, workspace: str, widget) -> PinReceip
     hits = [d for d in found if d["name"] == name]
     if len(hits) > 1:
         raise UsageError(f"Several dashboards in workspace '{workspace}' are named '{name}'.")
-    created = not hits
-    dashboard_id = remote.call("POST", f"workspaces/{ws['id']}/dashboards",
-                               {"name": name, "message": "Created by --pin"})["id"] if created else hits[0]["id"]
+    return ws["id"], (hits[0]["id"] if hits else None)
+
+
+def _pin_remote(remote: _Remote, name: str, workspace: str, widget) -> PinReceipt:
+    ws_id, dashboard_id = find_remote_dashboard(remote, workspace, name)
+    created = dashboard_id is None
+    if created:
+        dashboard_id = remote.call("POST", f"workspaces/{ws_id}/dashboards",
+                                   {"name": name, "message": "Created by --pin"})["id"]
     current = remote.call("GET", f"dashboards/{dashboard_id}/widgets")["items"]
     below = max((w["position"]["y"] + w["position"]["h"] for w in current), default=0)
     body = {**_place(widget, below).model_dump(mode="json", exclude_none=True),

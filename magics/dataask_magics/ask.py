@@ -1,7 +1,7 @@
 """``%%ask`` / ``%ask`` and the ``%dataask`` subcommands about questions: parse the options,
 make one core call, return what to display.
 
-``%dataask history [N]``, ``%dataask teach "question" SQL``, ``%dataask instruct "text"``,
+``%dataask history [N] [--export DASHBOARD]``, ``%dataask teach "question" SQL``, ``%dataask instruct "text"``,
 ``%dataask knowledge [remove REF]``. Conversations live in the metadata store, so a
 follow-up after a kernel restart continues the latest conversation of the workspace.
 """
@@ -67,9 +67,15 @@ def history(magics, argv: list[str]):
     p = MagicArgumentParser(prog="%dataask history")
     p.add_argument("n", nargs="?", type=int, default=10, help="how many recent questions (default 10)")
     p.add_argument("--all", action="store_true", help="everyone's questions, not only yours")
+    p.add_argument("--export", metavar="DASHBOARD", default=None,
+                   help="add the current conversation's questions to this dashboard, one widget each")
     a = p.parse_args(argv)
     if a.n < 1:
         raise UsageError("%dataask history N needs N >= 1.")
+    if a.export is not None:
+        current = magics.conversations.get(magics.workspace)
+        return magics.app.export_conversation(a.export, workspace=magics.workspace,
+                                              conversation_id=getattr(current, "id", None))
     return magics.app.conversations.history(magics.workspace, a.n, everyone=a.all)
 
 
