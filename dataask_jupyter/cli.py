@@ -68,7 +68,7 @@ def _read_password(args) -> str | None:
 def _connection_add(args) -> int:
     with _app() as app:
         info = app.connect(args.name, args.url, workspace=args.workspace, password=_read_password(args),
-                           replace=args.replace)
+                           replace=args.replace, allow_views=args.allow_views)
     if args.json:
         emit(info.to_dict())
     else:
@@ -322,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--password-prompt", "-W", action="store_true", help="prompt for the password")
     add.add_argument("--replace", action="store_true", help="replace an existing connection of that name")
+    add.add_argument("--allow-views", action="store_true", help="let `dataask prep view` create views there")
     ws(add)
     js(add)
     lst = csub.add_parser("list", help="connections with their health")

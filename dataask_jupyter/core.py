@@ -107,9 +107,10 @@ class DataAsk:
                                   progress=progress, **kwargs)
 
     def connect(self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
-                replace: bool = False) -> ConnectionInfo:
+                replace: bool = False, allow_views: bool = False) -> ConnectionInfo:
         """Test and save a connection (see :meth:`ConnectionManager.add`)."""
-        return self.connections.add(name, url, workspace=workspace, password=password, replace=replace)
+        return self.connections.add(name, url, workspace=workspace, password=password, replace=replace,
+                                    allow_views=allow_views)
 
     def list_connections(self, workspace: str = DEFAULT_WORKSPACE) -> ConnectionList:
         return self.connections.list(workspace)

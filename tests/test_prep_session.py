@@ -298,9 +298,12 @@ def test_commands_are_typed_and_never_raise(da):
     assert ask(ed, "undo")["result"] == {"changed": True} and ask(ed, "redo")["result"] == {"changed": True}
     assert ask(ed, "export", kind="sql")["result"]["kind"] == "sql"
     assert ask(ed, "save", name="typed_commands")["result"]["version"] == 1
+    # this flow joins two databases: a view cannot hold it (answered, never raised)
+    refused = ask(ed, "save_view", view_name="typed_view")
+    assert refused["ok"] is False and "one database" in refused["error"]["message"]
     covered = {"schema", "add_table", "columns", "new_step", "update_step", "add_step", "move_step", "select",
                "preview", "profile", "suggest_joins", "relationships", "accept_join", "suggest_cleaning",
-               "remove_step", "undo", "redo", "export", "save", "complete"}
+               "remove_step", "undo", "redo", "export", "save", "complete", "save_view"}
     assert covered == set(COMMAND_NAMES)
     # errors are answered per request, with the request's id
     assert dispatch(ed, ["not", "a", "dict"])[0]["error"]["code"] == "bad_request"

@@ -21,6 +21,7 @@ from ..errors import (
     ConnectionNotFound,
     CredentialError,
     DataAskError,
+    Forbidden,
     QueryCancelled,
     QueryTimeout,
     SourceError,
@@ -35,6 +36,7 @@ from .policy import check_url
 from .registry import connector_for
 from .sanitize import sanitize_error
 from .url import MASK, ParsedURL, parse_connection_url, parse_stored_url
+from .writable import ALLOW_VIEWS, WritableSession, check_admin_allows_views, open_writable
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 PREPING_AFTER_IDLE = 1.0  # seconds; pool_pre_ping without a round-trip on every call in a burst
@@ -201,7 +203,7 @@ class ConnectionManager:
 
     def add(
         self, name: str, url: str, *, workspace: str = DEFAULT_WORKSPACE, password: str | None = None,
-        replace: bool = False, actor: str | None = None,
+        replace: bool = False, actor: str | None = None, allow_views: bool = False,
     ) -> ConnectionInfo:
         """Test ``url`` and save it as ``name`` only if the probe succeeds.
 
@@ -209,8 +211,12 @@ class ConnectionManager:
         the mask), the stored secret is kept, but only for the same user, host and port: a
         secret never follows a connection to a new endpoint. ``actor`` names who does it in
         the audit log (default: this manager's actor; the server passes ``current_user``).
+        ``allow_views=True`` lets :func:`~dataask_jupyter.prep.views.save_view` create views
+        there (the pool stays read-only; see :mod:`.writable`); a replace without it revokes it.
         """
         actor = actor or self.actor
+        if allow_views:
+            check_admin_allows_views(self.settings)
         ws_id, parsed, connector, password, secret_kept, existing = self._prepare(
             name, url, workspace, password, replace)
         if password and secret_kept is None:
@@ -221,12 +227,13 @@ class ConnectionManager:
             self._audit("connection.add", name, ws_id, "error", {"reason": exc.code}, actor)
             raise
         secret = secret_kept or (self.cipher.encrypt(password) if password else None)
-        rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, {}, actor, replace)
+        options = {ALLOW_VIEWS: True} if allow_views else {}
+        rec = self.repo.save_connection(ws_id, name, parsed.family, parsed.public(), secret, options, actor, replace)
         self._drop((ws_id, name))
         self.repo.record_event(rec.id, "connect", True, latency_ms=round(connect_ms, 3))
         self.repo.record_event(rec.id, "ping", True, latency_ms=round(ping_ms, 3))
-        self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok", {"family": parsed.family},
-                    actor)
+        self._audit("connection.replace" if existing else "connection.add", name, ws_id, "ok",
+                    {"family": parsed.family, **options}, actor)
         return self.info(name, workspace)
 
     def test(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> TestResult:
@@ -461,6 +468,32 @@ class ConnectionManager:
     def records(self, workspace: str = DEFAULT_WORKSPACE) -> list[ConnectionRecord]:
         """Every connection record of ``workspace`` (one store query)."""
         return list(self.repo.list_connections(self._ws_id(workspace)))
+
+    def writable(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> WritableSession:
+        """A short-lived read-write session on ``name`` (close it after one call).
+
+        Only for connections saved with ``allow_views`` (and, in team mode, allowed by the
+        admin). For DuckDB (one writer per file) the pooled session is closed first; it reopens
+        read-only on its next use.
+        """
+        rec = self.record(name, workspace)
+        if not rec.options.get(ALLOW_VIEWS):
+            raise Forbidden(f"'{name}' is read-only: views are not allowed on it.",
+                            hint=f"Allow them with: dataask connection add {name} "
+                            f"'{parse_stored_url(rec.url).masked(bool(rec.secret))}' --replace --allow-views")
+        check_admin_allows_views(self.settings)
+        connector = connector_for(rec.family)
+        password = self._decrypt(rec)
+        parsed = parse_stored_url(rec.url)
+        if rec.family == "duckdb":  # one configuration per file and process: close the read-only one
+            self._drop((rec.workspace_id, name))
+        try:
+            return open_writable(connector, parsed, check_url(parsed, self.settings, connector.default_port),
+                                 self.settings, password)
+        except DataAskError:
+            raise
+        except Exception as exc:
+            raise self._source_error(name, exc, (password,) if password else ()) from None
 
     def close(self) -> None:
         with self._pool_lock:

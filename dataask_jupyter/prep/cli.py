@@ -8,8 +8,9 @@ Wiring into :mod:`dataask_jupyter.cli` (two lines there)::
 
 Subcommands: ``run FLOW.json [--json] [--limit N]``, ``preview FLOW.json --step N [--json]``,
 ``sql FLOW.json [--dialect D] [--step N]``, ``profile FLOW.json --step N [--json]``,
-``check FLOW.json [--json]``, ``code FLOW.json [--step N]``. ``FLOW.json`` may be ``-``
-(standard input).
+``check FLOW.json [--json]``, ``code FLOW.json [--step N]``,
+``view FLOW.json --connection NAME --name VIEW [--replace] [--json]`` (create a view in a
+connection saved with ``--allow-views``). ``FLOW.json`` may be ``-`` (standard input).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from . import api
 from .errors import FlowError
 from .flow import Flow
 
-PREP_SUBCOMMANDS = ("run", "preview", "sql", "profile", "check", "code")
+PREP_SUBCOMMANDS = ("run", "preview", "sql", "profile", "check", "code", "view")
 
 
 def read_flow(path: str) -> Flow:
@@ -74,6 +75,11 @@ def add_prep_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     common(check)
     code = psub.add_parser("code", help="the flow as ibis Python code")
     common(code, json_out=False, step=True)
+    view = psub.add_parser("view", help="create the flow's output as a view (connections saved with --allow-views)")
+    common(view)
+    view.add_argument("--connection", "-c", default=None, help="where to create it (default: the flow's connection)")
+    view.add_argument("--name", "-n", required=True, help="view name: letters, digits, _ (optionally schema.name)")
+    view.add_argument("--replace", action="store_true", help="replace an existing view of that name")
     return prep
 
 
@@ -116,6 +122,11 @@ def handle(args: argparse.Namespace, app) -> tuple[object, str]:
         statuses = [s.to_dict() for s in api.check_flow(app, flow, workspace=ws)]
         lines = [f"{s['step_id']:<8} {s['type']:<12} {'ok' if s['ok'] else s['error']['message']}" for s in statuses]
         return {"steps": statuses, "ok": all(s["ok"] for s in statuses)}, "\n".join(lines)
+    if sub == "view":
+        from .views import save_view
+
+        saved = save_view(app, flow, args.connection, args.name, args.replace, workspace=ws)
+        return saved.to_dict(), saved._repr_mimebundle_()["text/plain"]
     raise FlowError(f"Unknown prep subcommand '{sub}'.")  # pragma: no cover - argparse refuses first
 
 

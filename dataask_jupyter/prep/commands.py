@@ -252,13 +252,26 @@ class Export(Command):
         return {"kind": self.kind, "text": editor.export(self.kind, dialect=self.dialect, view_name=self.view_name)}
 
 
+class SaveView(Command):
+    """Create the flow's output as a view in its database (connections saved with --allow-views)."""
+
+    command: Literal["save_view"]
+    view_name: Name | None = None
+    connection: Name | None = None
+    replace: bool = False
+
+    def run(self, editor):
+        return editor.save_view(self.view_name, connection=self.connection, replace=self.replace)
+
+
 COMMANDS: tuple[type[Command], ...] = (
     AddStep, NewStep, UpdateStep, RemoveStep, MoveStep, Select, Undo, Redo, AddTable, Preview, Profile,
-    SuggestJoins, AcceptJoin, SuggestCleaning, Complete, Schema, Columns, Relationships, Save, Export,
+    SuggestJoins, AcceptJoin, SuggestCleaning, Complete, Schema, Columns, Relationships, Save, Export, SaveView,
 )
 AnyCommand = Annotated[
     AddStep | NewStep | UpdateStep | RemoveStep | MoveStep | Select | Undo | Redo | AddTable | Preview | Profile
-    | SuggestJoins | AcceptJoin | SuggestCleaning | Complete | Schema | Columns | Relationships | Save | Export,
+    | SuggestJoins | AcceptJoin | SuggestCleaning | Complete | Schema | Columns | Relationships | Save | Export
+    | SaveView,
     Field(discriminator="command"),
 ]
 _ADAPTER: TypeAdapter = TypeAdapter(AnyCommand)

@@ -502,7 +502,8 @@ class FlowEditor:
         """The flow as SQL (``dialect`` default: the source's), ibis Python code (``"code"``)
         or a ``CREATE VIEW`` statement (``"view"``) for the user to run where they may write.
 
-        DataAsk opens every connection read-only, so it never creates the view itself.
+        Every pooled connection is read-only: :meth:`save_view` creates the view itself where
+        the connection allows views.
         """
         flow = self.flow()
         if kind == "sql":
@@ -518,6 +519,17 @@ class FlowEditor:
                 raise UsageError("Give the view a name of letters, digits and underscores.")
             return f"CREATE VIEW {name} AS\n{self.engine.sql(flow, dialect)}"
         raise UsageError(f"Unknown export {kind!r}; use sql, code or view.")
+
+    def save_view(self, view_name: str | None = None, *, connection: str | None = None,
+                  replace: bool = False) -> dict:
+        """Create the flow's output as a view in its database (only where the connection
+        allows views; see :func:`~dataask_jupyter.prep.views.save_view`)."""
+        from .views import save_view
+
+        name = view_name or self.meta.get("output_name") or (self.dataset or {}).get("name")
+        if not name:
+            raise UsageError("Give the view a name of letters, digits and underscores.")
+        return save_view(self.da, self.flow(), connection, name, replace, workspace=self.workspace).to_dict()
 
     # -- the canvas's state ----------------------------------------------------------------
     def state(self) -> dict:

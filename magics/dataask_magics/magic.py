@@ -119,9 +119,11 @@ def _connect(magics: DataAskMagics, argv: list[str]):
     p.add_argument("url")
     p.add_argument("--password-prompt", "-W", action="store_true")
     p.add_argument("--replace", action="store_true")
+    p.add_argument("--allow-views", action="store_true")
     a = p.parse_args(argv)
     password = getpass.getpass(f"Password for {a.name}: ") if a.password_prompt else None
-    info = magics.app.connect(a.name, a.url, workspace=magics.workspace, password=password, replace=a.replace)
+    info = magics.app.connect(a.name, a.url, workspace=magics.workspace, password=password, replace=a.replace,
+                              allow_views=a.allow_views)
     print(f"Connected '{info.name}' ({info.family}).")
     return magics.app.list_connections(magics.workspace)
 

@@ -146,7 +146,7 @@ function render({ model, el }) {
       h("span", { class: "da-prep-sep" }),
       ["sql", "code", "view"].map((kind) => h("button", { class: `da-prep-export-${kind}`,
         onclick: () => request("export", { kind, view_name: kind === "view" ? (nameInput.value || null) : null })
-          .then((r) => { if (r.ok) { ui.exportText = r.result.text; draw(); } }) },
+          .then((r) => { if (r.ok) { ui.exportText = r.result.text; ui.exportView = kind === "view" ? (nameInput.value || null) : undefined; draw(); } }) },
       { sql: "SQL", code: "Python", view: "CREATE VIEW" }[kind])),
       h("span", { class: `da-prep-message ${ui.messageKind}`, text: ui.message }),
     );
@@ -539,6 +539,15 @@ function render({ model, el }) {
       h("button", { class: `da-prep-tab${key === current ? " active" : ""}`, dataset: { tab: key }, onclick: () => onpick(key) }, label)));
   }
 
+  // "Save as view": only connections saved with --allow-views accept it; the error says how
+  function saveViewControls() {
+    const replace = h("input", { type: "checkbox", class: "da-prep-view-replace" });
+    return h("span", { class: "da-prep-save-view-group" },
+      h("button", { class: "da-prep-save-view", onclick: () => request("save_view", { view_name: ui.exportView, replace: replace.checked })
+        .then((r) => r.ok && notify(`${r.result.replaced ? "Replaced" : "Created"} view ${r.result.view} in '${r.result.connection}'`)) }, "Save as view"),
+      h("label", {}, replace, " replace"));
+  }
+
   function draw() {
     const scrollers = [...root.querySelectorAll(".da-prep-canvas, .da-prep-table-wrap, .da-prep-schema, .da-prep-side-panel")].map((n) => [n.className, n.scrollLeft, n.scrollTop]);
     root.replaceChildren();
@@ -547,6 +556,7 @@ function render({ model, el }) {
       root.append(h("div", { class: "da-prep-export" },
         h("pre", { text: ui.exportText }),
         h("button", { onclick: () => navigator.clipboard && navigator.clipboard.writeText(ui.exportText) }, "Copy"),
+        ui.exportView !== undefined ? saveViewControls() : null,
         h("button", { onclick: () => { ui.exportText = null; draw(); } }, "Close")));
     }
     const side = h("div", { class: "da-prep-side-panel" },
