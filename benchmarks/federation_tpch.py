@@ -32,9 +32,7 @@ import json
 import math
 import os
 import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,9 @@ from sqlglot import exp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _services import postgres_admin_url  # noqa: E402
 
 PLACEMENT = {
     "lineitem": "tpch_pg", "orders": "tpch_pg",
@@ -64,19 +65,6 @@ def _extension(name: str) -> str:
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"INSTALL '{_extension(name)}'")
     con.execute(f"LOAD {name}")
-
-
-def postgres_admin_url() -> str:
-    url = os.environ.get("DATAASK_TEST_PG_URL")
-    if url:
-        return url
-    script = ROOT / "scripts" / "services.sh"
-    subprocess.run([str(script), "start", "postgres"], check=True, stdout=subprocess.DEVNULL)
-    env = subprocess.run([str(script), "env"], check=True, capture_output=True, text=True).stdout
-    for line in env.splitlines():
-        if line.startswith("export DATAASK_TEST_PG_URL="):
-            return shlex.split(line.split("=", 1)[1])[0]
-    raise SystemExit("scripts/services.sh env printed no DATAASK_TEST_PG_URL")
 
 
 def _with_db(url: str, db: str) -> str:

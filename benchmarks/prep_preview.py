@@ -25,9 +25,7 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _services import postgres_admin_url  # noqa: E402
 
 from dataask_jupyter.config import Settings  # noqa: E402
 from dataask_jupyter.core import DataAsk  # noqa: E402
@@ -96,19 +97,6 @@ def build_postgres(url: str, rows: int) -> None:
                         DATE '2022-01-01' + (g % 1000) AS day FROM generate_series(0, {rows - 1}) g""")
         con.execute("ANALYZE customers")
         con.execute("ANALYZE events")
-
-
-def postgres_admin_url() -> str:
-    url = os.environ.get("DATAASK_TEST_PG_URL")
-    if url:
-        return url
-    script = ROOT / "scripts" / "services.sh"
-    subprocess.run([str(script), "start", "postgres"], check=True, stdout=subprocess.DEVNULL)
-    env = subprocess.run([str(script), "env"], check=True, capture_output=True, text=True).stdout
-    for line in env.splitlines():
-        if line.startswith("export DATAASK_TEST_PG_URL="):
-            return shlex.split(line.split("=", 1)[1])[0]
-    raise SystemExit("scripts/services.sh env printed no DATAASK_TEST_PG_URL")
 
 
 # -- pandas baseline ------------------------------------------------------------------------------------

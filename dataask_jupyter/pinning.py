@@ -10,30 +10,18 @@ it refuses and says what to set.
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 
 from .errors import (
-    ConfigError,
-    Conflict,
-    DataAskError,
-    Forbidden,
     NotFound,
-    StoreUnavailable,
     UsageError,
 )
+from .hub_client import HubClient, hub_client
 from .safety import assert_read_only
 
 __all__ = ["PinReceipt", "pin", "widget_kind"]
 
 _KINDS = {"metric": "metric", "line": "line", "bar": "bar", "stacked_bar": "bar", "scatter": "scatter"}
-REMOTE_ENV = "DATAASK_API_URL"
-TOKEN_ENVS = ("DATAASK_API_TOKEN", "JUPYTERHUB_API_TOKEN")
-REMOTE_TIMEOUT = 30.0
 
 
 def widget_kind(chart: dict | None) -> str:
@@ -141,55 +129,12 @@ def _pin_local(dataask, name: str, workspace: str, widget) -> PinReceipt:
 
 
 # -- team mode: through the Hub service's API ------------------------------------------------------
-class _Remote:
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base.rstrip("/"), token
-
-    def call(self, method: str, path: str, body: dict | None = None, params: dict | None = None):
-        url = f"{self.base}/{path.lstrip('/')}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers={
-            "Authorization": f"token {self.token}", "Content-Type": "application/json", "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=REMOTE_TIMEOUT) as resp:  # noqa: S310 (configured URL)
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise _http_error(exc) from None
-        except (urllib.error.URLError, OSError):
-            raise StoreUnavailable(f"The DataAsk Hub service ({REMOTE_ENV}) is unreachable; nothing was pinned.",
-                                   hint="Check the URL, or try again shortly.") from None
-        return json.loads(raw) if raw else None
+def _remote(doing: str = "--pin", nothing: str = "nothing was pinned") -> HubClient:
+    return hub_client(f"{doing} in team mode goes through the DataAsk Hub service; a kernel does not write the "
+                      f"shared store itself, so {nothing}.", action="pin" if doing == "--pin" else "export")
 
 
-def _http_error(exc: urllib.error.HTTPError) -> DataAskError:
-    try:
-        message = json.loads(exc.read() or b"{}").get("error", {}).get("message") or ""
-    except (ValueError, AttributeError):
-        message = ""
-    message = f"The DataAsk Hub service refused the pin ({exc.code}): {message or exc.reason}"
-    cls = {403: Forbidden, 404: NotFound, 409: Conflict}.get(exc.code)
-    if cls is not None:
-        return cls(message)
-    if exc.code == 401:
-        return ConfigError(message, hint=f"Set {TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]}) to a valid token.")
-    return UsageError(message) if 400 <= exc.code < 500 else StoreUnavailable(message)
-
-
-def _remote(doing: str = "--pin", nothing: str = "nothing was pinned") -> _Remote:
-    url = os.environ.get(REMOTE_ENV, "").strip()
-    token = next((os.environ[k].strip() for k in TOKEN_ENVS if os.environ.get(k, "").strip()), "")
-    if not url or not token:
-        missing = REMOTE_ENV if not url else f"{TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]})"
-        raise ConfigError(
-            f"{doing} in team mode goes through the DataAsk Hub service; a kernel does not write the shared "
-            f"store itself, so {nothing}.",
-            hint=f"Set {missing}: {REMOTE_ENV} is the service's API URL ending in /dataask/api.")
-    if urllib.parse.urlparse(url).scheme not in ("http", "https"):
-        raise ConfigError(f"{REMOTE_ENV} must be an http(s) URL.")
-    return _Remote(url, token)
-
-
-def find_remote_dashboard(remote: _Remote, workspace: str, name: str) -> tuple[int, int | None]:
+def find_remote_dashboard(remote: HubClient, workspace: str, name: str) -> tuple[int, int | None]:
     """``(workspace id, dashboard id or None)`` on the Hub service, for the exact names."""
     spaces = remote.call("GET", "workspaces")["items"]
     ws = next((w for w in spaces if w["name"] == workspace), None)
@@ -202,7 +147,7 @@ def find_remote_dashboard(remote: _Remote, workspace: str, name: str) -> tuple[i
     return ws["id"], (hits[0]["id"] if hits else None)
 
 
-def _pin_remote(remote: _Remote, name: str, workspace: str, widget) -> PinReceipt:
+def _pin_remote(remote: HubClient, name: str, workspace: str, widget) -> PinReceipt:
     ws_id, dashboard_id = find_remote_dashboard(remote, workspace, name)
     created = dashboard_id is None
     if created:

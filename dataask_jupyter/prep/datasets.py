@@ -12,30 +12,16 @@ A saved flow is a dataset like any other: dashboards reuse it and the REST API l
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from ..errors import (
     AlreadyExists,
-    ConfigError,
-    Conflict,
-    DataAskError,
-    Forbidden,
     NotFound,
-    StoreUnavailable,
-    UsageError,
     did_you_mean,
 )
+from ..hub_client import hub_client
 from ..store import DEFAULT_WORKSPACE
 from .flow import Flow
-
-REMOTE_ENV = "DATAASK_API_URL"
-TOKEN_ENVS = ("DATAASK_API_TOKEN", "JUPYTERHUB_API_TOKEN")
-REMOTE_TIMEOUT = 30.0
 
 
 class _Local:
@@ -70,16 +56,9 @@ class _Remote:
     """Datasets of one workspace through the DataAsk Hub service's REST API."""
 
     def __init__(self, workspace: str) -> None:
-        url = os.environ.get(REMOTE_ENV, "").strip()
-        token = next((os.environ[k].strip() for k in TOKEN_ENVS if os.environ.get(k, "").strip()), "")
-        if not url or not token:
-            missing = REMOTE_ENV if not url else f"{TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]})"
-            raise ConfigError(
-                "In team mode saved flows live in the DataAsk Hub service; a kernel does not use the shared "
-                "store itself.", hint=f"Set {missing}: {REMOTE_ENV} is the service's API URL ending in /dataask/api.")
-        if urllib.parse.urlparse(url).scheme not in ("http", "https"):
-            raise ConfigError(f"{REMOTE_ENV} must be an http(s) URL.")
-        self.base, self.token, self.workspace = url.rstrip("/"), token, workspace
+        self.client = hub_client("In team mode saved flows live in the DataAsk Hub service; a kernel does not use "
+                                 "the shared store itself.", action="request")
+        self.workspace = workspace
         spaces = self._items(self._call("GET", "workspaces"))
         ws = next((w for w in spaces if w.get("name") == workspace), None)
         if ws is None:
@@ -91,19 +70,7 @@ class _Remote:
         return data["items"] if isinstance(data, dict) and "items" in data else data
 
     def _call(self, method: str, path: str, body: dict | None = None):
-        req = urllib.request.Request(
-            f"{self.base}/{path}", method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json",
-                     "Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=REMOTE_TIMEOUT) as resp:  # noqa: S310 (configured URL)
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise _http_error(exc) from None
-        except (urllib.error.URLError, OSError):
-            raise StoreUnavailable(f"The DataAsk Hub service ({REMOTE_ENV}) is unreachable.",
-                                   hint="Check the URL, or try again shortly.") from None
-        return json.loads(raw) if raw else None
+        return self.client.call(method, path, body)
 
     def list(self) -> list:
         from ..dashboards.api_models import DatasetOut
@@ -127,20 +94,6 @@ class _Remote:
 
         return DatasetOut.model_validate(self._call("PUT", f"datasets/{int(dataset_id)}",
                                                     body.model_dump(mode="json")))
-
-
-def _http_error(exc: urllib.error.HTTPError) -> DataAskError:
-    try:
-        message = json.loads(exc.read() or b"{}").get("error", {}).get("message") or ""
-    except (ValueError, AttributeError):
-        message = ""
-    message = f"The DataAsk Hub service refused ({exc.code}): {message or exc.reason}"
-    if exc.code == 401:
-        return ConfigError(message, hint=f"Set {TOKEN_ENVS[0]} (or {TOKEN_ENVS[1]}) to a valid token.")
-    cls = {403: Forbidden, 404: NotFound, 409: Conflict}.get(exc.code)
-    if cls is not None:
-        return cls(message)
-    return UsageError(message) if 400 <= exc.code < 500 else StoreUnavailable(message)
 
 
 def _store(da, workspace: str):
