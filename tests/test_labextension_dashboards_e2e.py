@@ -14,13 +14,9 @@ go to ``test-output/e2e/`` (``dash-*.png``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import subprocess
 import sys
-import time
-import urllib.error
 
 import pytest
 
@@ -29,14 +25,11 @@ from tests.test_labextension_e2e import (
     CHROMIUM,
     CHROMIUM_ARGS,
     OUT,
-    STARTUP_TIMEOUT,
     UI_TIMEOUT,
     _call,
-    _free_port,
-    _get,
-    _quiet_settings,
     _require_tools,
-    _use_working_tree_build,
+    lab_env,
+    running_lab,
 )
 
 pytestmark = pytest.mark.slow
@@ -52,56 +45,14 @@ def demo_lab(tmp_path_factory):
     for old in OUT.glob("dash-*.png"):  # once per run: both tests' screenshots stay
         old.unlink()
     tmp = tmp_path_factory.mktemp("lab-dash-e2e")
-    root = tmp / "root"
-    root.mkdir()
-    port, token = _free_port(), secrets.token_hex(24)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAASK_", "JUPYTER"))}
-    env.update(
-        DATAASK_HOME=str(tmp / "dataask-home"),
-        JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"),
-        JUPYTER_DATA_DIR=str(tmp / "jupyter-data"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "jupyter-runtime"),
-        JUPYTERLAB_SETTINGS_DIR=str(tmp / "lab-settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
-    )
-    _quiet_settings(tmp / "lab-settings")
     if not (BUILT / "package.json").exists():
         pytest.fail(f"No built extension in {BUILT}: run `cd labextension && jlpm build` first.")
-    _use_working_tree_build(tmp / "jupyter-data")
+    env = lab_env(tmp)
     demo = subprocess.run([sys.executable, "-m", "dataask_jupyter.cli", "demo", "--no-lab", "--dir", str(tmp / "demo")],
                           env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    log_path = tmp / "jupyter-lab.log"
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {proc.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                if _get(f"{base}/api/status", token, timeout=2)[0] == 200:
-                    break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer in {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.3)
-        yield {"base": base, "token": token, "tmp": tmp, "log": log_path}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with running_lab(tmp, env) as info:
+        yield info
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ the browser is Debian's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -130,14 +131,8 @@ def _warm_up(base: str, token: str, tmp: Path) -> None:
     _call(f"{api}/e2e_warmup", token, "DELETE")
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A real ``jupyter lab`` on 127.0.0.1 with its own DATAASK_HOME, settings and root dir."""
-    _require_tools()
-    tmp = tmp_path_factory.mktemp("lab-e2e")
-    root = tmp / "root"
-    root.mkdir()
-    port, token = _free_port(), secrets.token_hex(24)
+def lab_env(tmp: Path) -> dict[str, str]:
+    """An environment of its own for one ``jupyter lab``: DATAASK_HOME, config, data and settings dirs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATAASK_", "JUPYTER"))}
     env.update(
         DATAASK_HOME=str(tmp / "dataask-home"),
@@ -149,6 +144,15 @@ def lab(tmp_path_factory):
     )
     _quiet_settings(tmp / "lab-settings")
     _use_working_tree_build(tmp / "jupyter-data")
+    return env
+
+
+@contextlib.contextmanager
+def running_lab(tmp: Path, env: dict[str, str]):
+    """Start ``jupyter lab`` on 127.0.0.1 (root ``tmp/root``), wait until it answers, stop it afterwards."""
+    root = tmp / "root"
+    root.mkdir(exist_ok=True)
+    port, token = _free_port(), secrets.token_hex(24)
     log_path = tmp / "jupyter-lab.log"
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
@@ -172,7 +176,6 @@ def lab(tmp_path_factory):
             if time.monotonic() > deadline:
                 pytest.fail(f"jupyter lab did not answer in {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.3)
-        _warm_up(base, token, tmp)
         yield {"base": base, "token": token, "tmp": tmp, "log": log_path}
     finally:
         proc.terminate()
@@ -181,6 +184,16 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A real ``jupyter lab`` on 127.0.0.1 with its own DATAASK_HOME, settings and root dir."""
+    _require_tools()
+    tmp = tmp_path_factory.mktemp("lab-e2e")
+    with running_lab(tmp, lab_env(tmp)) as info:
+        _warm_up(info["base"], info["token"], tmp)
+        yield info
 
 
 @pytest.fixture
