@@ -8,7 +8,7 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import React, { useEffect, useState } from 'react';
 
 import type { DataAskClient } from './api';
-import { InlineError, useSignalStore } from './components/DashboardsView';
+import { InlineError, TagFilter, useSignalStore } from './components/DashboardsView';
 import { allTags, folderPath, matchesFilter, thumbnailRects } from './dashboards';
 import type { DashboardsStore } from './dashboardsStore';
 import { toErrorInfo } from './dashboardsStore';
@@ -180,21 +180,12 @@ export function GalleryView(props: {
           value={store.filter.text}
           onChange={e => store.setFilter({ text: e.target.value })}
         />
-        {tags.length > 0 && (
-          <select
-            className="jp-mod-styled jp-DataAsk-select"
-            aria-label="Filter the gallery by tag"
-            value={store.filter.tag ?? ''}
-            onChange={e => store.setFilter({ tag: e.target.value || null })}
-          >
-            <option value="">All tags</option>
-            {tags.map(t => (
-              <option key={t} value={t}>
-                #{t}
-              </option>
-            ))}
-          </select>
-        )}
+        <TagFilter
+          store={store}
+          tags={tags}
+          label="Filter the gallery by tag"
+          className="jp-mod-styled jp-DataAsk-select"
+        />
       </div>
       <InlineError error={store.loadState === 'error' ? store.loadError : null} />
       {store.loadState === 'ready' && shown.length === 0 && (

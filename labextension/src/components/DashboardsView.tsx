@@ -42,6 +42,34 @@ export function useSignalStore(store: { changed: DashboardsStore['changed'] }): 
   }, [store]);
 }
 
+/** The tag filter shared by the dashboards tree and the gallery (nothing when no dashboard has tags). */
+export function TagFilter(props: {
+  store: DashboardsStore;
+  tags: string[];
+  label: string;
+  className: string;
+}): JSX.Element | null {
+  const { store, tags } = props;
+  if (tags.length === 0) {
+    return null;
+  }
+  return (
+    <select
+      className={props.className}
+      aria-label={props.label}
+      value={store.filter.tag ?? ''}
+      onChange={e => store.setFilter({ tag: e.target.value || null })}
+    >
+      <option value="">All tags</option>
+      {tags.map(t => (
+        <option key={t} value={t}>
+          #{t}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export function InlineError(props: { error?: IErrorInfo | null; id?: string }): JSX.Element | null {
   if (!props.error) {
     return null;
@@ -174,21 +202,12 @@ export function DashboardsView(props: IDashboardsViewProps): JSX.Element {
             }
           }}
         />
-        {tags.length > 0 && (
-          <select
-            className="jp-mod-styled jp-DataAsk-select jp-DataAsk-tagSelect"
-            aria-label="Filter by tag"
-            value={store.filter.tag ?? ''}
-            onChange={e => store.setFilter({ tag: e.target.value || null })}
-          >
-            <option value="">All tags</option>
-            {tags.map(t => (
-              <option key={t} value={t}>
-                #{t}
-              </option>
-            ))}
-          </select>
-        )}
+        <TagFilter
+          store={store}
+          tags={tags}
+          label="Filter by tag"
+          className="jp-mod-styled jp-DataAsk-select jp-DataAsk-tagSelect"
+        />
       </div>
 
       <div className="jp-DataAsk-toolbarRow">
