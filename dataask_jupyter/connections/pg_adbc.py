@@ -11,7 +11,6 @@ makes :func:`fetch` return ``None``, and the caller falls back to the psycopg pa
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import quote, urlencode
 
 import pyarrow as pa
@@ -147,13 +146,9 @@ def _rollback(cursor) -> None:
         pass
 
 
-_cancel_lock = threading.Lock()
-
-
 def cancel(extra: dict) -> None:
     """Cancel the ADBC query in flight, if any (server-side, like psycopg's cancel)."""
-    with _cancel_lock:
-        cursor = extra.get("adbc_cursor")
+    cursor = extra.get("adbc_cursor")  # a single dict read: atomic, no lock needed
     if cursor is not None:
         try:
             cursor.adbc_cancel()
