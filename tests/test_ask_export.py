@@ -10,39 +10,22 @@ import subprocess
 import sys
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from sqlalchemy import text
 
 from dataask_jupyter.dashboards import DashboardsAPI, Principal, Scope
 from dataask_jupyter.dashboards.api_models import RunIn
 from dataask_jupyter.dashboards.runner import json_value
-from dataask_jupyter.demo_setup import prepare_demo
 from dataask_jupyter.errors import ConfigError, UsageError
 from dataask_jupyter.nl2sql.export import ExportReceipt
+from tests import test_ask_memory as _memory
 from tests.foundation_fixtures import make_app
+from tests.test_ask_memory import kernel, store_rows
 
 FIRST = "total revenue by year"
 SECOND = "how many customers per segment"
 
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("askexport") / "home"
-    with make_app(home) as app:
-        prepare_demo(app)
-    return home
+demo_home = _memory.demo_home  # the same module-scoped demo workspace fixture
 
 
-def kernel(home, **overrides):
-    from dataask_magics import DataAskMagics
-
-    app = make_app(home, **overrides)
-    return app, DataAskMagics(shell=InteractiveShell.instance(), app=app)
-
-
-def store_rows(app, sql: str):
-    with app.repo.engine.connect() as conn:
-        return conn.execute(text(sql)).all()
 
 
 def grant(app, dashboard_id: int, level: str = "viewer"):
