@@ -4,6 +4,14 @@ Every error leaves as ``{"error": {"code": ..., "message": ...}}`` with the stat
 from the domain error (400/403/404/409/413/503); bad input is never a 500. Bodies are
 parsed here, not with ``get_json_body`` (which logs the raw body on bad JSON: it could
 hold a password, SECURITY.md case 7).
+
+Body limits hold before the body is read: the handler streams its body
+(``@stream_request_body``), so ``prepare()`` (authentication, XSRF, origin: jupyter_server's,
+then the route's limit against ``Content-Length``) runs as soon as the headers are in, and
+``data_received`` counts the bytes of chunked bodies. An oversized request gets the 413
+error at once and tornado closes the connection instead of reading the rest. Handlers read
+the body with :meth:`DataAskHandler.json_body` (``self.request.body`` stays empty while
+streaming until that assembles it).
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from dataask_jupyter.dashboards import Principal, Scope
 from dataask_jupyter.dashboards.models import validation_message
 from dataask_jupyter.errors import DataAskError, TooLarge, UsageError
 from dataask_jupyter.store import DEFAULT_WORKSPACE
+
+from .endpoint import ATTR as ENDPOINT_ATTR
 
 DEFAULT_BODY_LIMIT = 1 << 20  # 1 MiB
 DASHBOARD_BODY_LIMIT = 10 << 20  # 10 MiB
@@ -45,15 +55,59 @@ def _depth(value, limit: int) -> int:
     return deepest
 
 
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"The request body is larger than {limit // 1024} KiB.")
+
+
+@web.stream_request_body
 class DataAskHandler(APIHandler):
     """Base for every DataAsk route."""
 
     body_limit = DEFAULT_BODY_LIMIT
+    _chunks: list[bytes] | None = None  # per request, set in prepare(); None: refuse body data
+    _received = 0
 
     def initialize(self, dataask, api=None, owner_policy=None) -> None:
         self.dataask = dataask
         self.api = api
         self.owner_policy = owner_policy
+
+    def route_body_limit(self) -> int:
+        """The body limit of this request's method: its ``@endpoint(body_limit=...)`` or the class's."""
+        method = getattr(self, (self.request.method or "").lower(), None)
+        spec = getattr(method, ENDPOINT_ATTR, None)
+        return (spec.body_limit if spec is not None else None) or self.body_limit
+
+    async def prepare(self) -> None:
+        """jupyter_server's checks (authentication, XSRF, origin), then the body limit
+        against ``Content-Length``: all before a byte of the body is read."""
+        await super().prepare()
+        if self._finished:
+            return
+        self._limit = self.route_body_limit()
+        self._chunks, self._received = [], 0
+        declared = self.request.headers.get("Content-Length", "").split(",")[0].strip()
+        if declared.isdigit() and int(declared) > self._limit:
+            raise _too_large(self._limit)
+
+    def data_received(self, chunk: bytes) -> None:
+        """Collect the streamed body; past the limit answer 413 now (tornado then closes the
+        connection rather than reading the rest)."""
+        if self._finished or self._chunks is None:
+            return
+        self._received += len(chunk)
+        if self._received > self._limit:
+            self._chunks = None
+            self._handle_request_exception(_too_large(self._limit))
+            return
+        self._chunks.append(chunk)
+
+    def request_body(self) -> bytes:
+        """The whole streamed body (joined once, then also in ``self.request.body``)."""
+        if self._chunks:
+            self.request.body = b"".join(self._chunks)
+            self._chunks = []
+        return self.request.body or b""
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
@@ -86,9 +140,9 @@ class DataAskHandler(APIHandler):
     def json_body(self, limit: int | None = None) -> dict:
         """Parse the body as a JSON object; never logs the body."""
         limit = limit or self.body_limit
-        raw = self.request.body or b""
+        raw = self.request_body()
         if len(raw) > limit:
-            raise TooLarge(f"The request body is larger than {limit // 1024} KiB.")
+            raise _too_large(limit)
         try:
             data = json.loads(raw.decode("utf-8")) if raw else {}
         except (UnicodeDecodeError, ValueError):
