@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .config import Settings
 from .connections import ConnectionInfo, ConnectionList, ConnectionManager, QueryResult
+from .hub_client import team_client
 from .keys import RotationReport, rotate_keys
 from .store import DEFAULT_WORKSPACE, Repository, open_store
 
@@ -17,15 +18,34 @@ class DataAsk:
         Defaults to :meth:`Settings.from_env`.
     repo
         Defaults to the local store at ``settings.effective_store_url`` (migrated on open).
+        In team mode without ``DATAASK_STORE_URL`` (a kernel or a user's terminal) the default
+        is the DataAsk Hub service at ``DATAASK_API_URL`` instead: the store, the key and the
+        connections' credentials are never opened here (:mod:`.store.remote`,
+        :mod:`.connections.remote`); without ``DATAASK_API_URL`` it is a :class:`ConfigError`.
     """
 
     def __init__(self, settings: Settings | None = None, repo: Repository | None = None, *, actor: str | None = None):
         self.settings = settings or Settings.from_env()
-        self.repo = repo or open_store(self.settings.effective_store_url)
-        self.connections = ConnectionManager(self.settings, self.repo, actor=actor)
+        client = team_client(self.settings) if repo is None else None
+        if client is not None:
+            from .connections.remote import RemoteConnectionManager
+            from .store.remote import RemoteRepository
+
+            self.repo = RemoteRepository(client)
+            self.connections = RemoteConnectionManager(self.settings, self.repo, actor=actor)
+        else:
+            self.repo = repo or open_store(self.settings.effective_store_url)
+            self.connections = ConnectionManager(self.settings, self.repo, actor=actor)
         self._federator = None
         self._askers: dict[str, object] = {}
         self._knowledge = None
+
+    @classmethod
+    def local(cls, settings: Settings | None = None, *, actor: str | None = None) -> DataAsk:
+        """Over the local store at ``settings.effective_store_url`` in any mode: what the server
+        extension runs on (in team mode it is the Hub service, which holds the store and the key)."""
+        settings = settings or Settings.from_env()
+        return cls(settings, open_store(settings.effective_store_url), actor=actor)
 
     def asker(self, workspace: str = DEFAULT_WORKSPACE, *, model: str | None = None):
         """The ``%%ask`` pipeline for ``workspace`` (offline engine unless a model is configured).

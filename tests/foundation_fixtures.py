@@ -38,7 +38,8 @@ def make_settings(home: Path, **overrides) -> Settings:
 
 
 def make_app(home: Path, **overrides) -> DataAsk:
-    return DataAsk(make_settings(home, **overrides))
+    """A DataAsk over its own local store in ``home``, in any mode (team mode: as the Hub service)."""
+    return DataAsk.local(make_settings(home, **overrides))
 
 
 @pytest.fixture(name="app")

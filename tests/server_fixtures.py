@@ -177,6 +177,10 @@ async def build_world(as_user, *, with_connection: bool = False, sqlite_path=Non
                           expect=201)
     dataset = await alice.ok("POST", f"{base}/datasets", {
         "name": "items", "query": {"kind": "federated", "sql": "SELECT 1 AS x"}}, expect=201)
+    conversation = await alice.ok("POST", f"{base}/conversations", {"title": "first"}, expect=201)
+    instruction = await alice.ok("POST", f"{base}/knowledge/instructions", {"text": "revenue means sum(x)"},
+                                 expect=201)
     return {"ws": ws["id"], "ws_name": ws["name"], "folder": folder["id"], "dashboard": dash["id"],
             "widget": dash["widgets"][0]["id"], "dataset": dataset["id"], "version": dash["version"],
-            "number": 1, "kind": "user", "member": "vic", "name": "local"}
+            "number": 1, "kind": "user", "member": "vic", "name": "local", "table": "t",
+            "conversation": conversation["id"], "ref": f"i{instruction['id']}"}

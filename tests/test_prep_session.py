@@ -327,7 +327,7 @@ def test_team_mode_kernels_do_not_write_the_shared_store(tmp_path, monkeypatch):
 
     monkeypatch.delenv("DATAASK_API_URL", raising=False)
     settings = Settings(home=tmp_path / "team", mode="team", secret_keys=(Fernet.generate_key().decode(),))
-    with DataAsk(settings) as team:
+    with DataAsk.local(settings) as team:  # a kernel's DataAsk(settings) would already refuse without the URL
         ed = FlowEditor(team, flow={"steps": [ORDERS]})
         with pytest.raises(ConfigError, match="Hub service") as err:
             ed.save("orders")

@@ -26,6 +26,7 @@ class ConnectionInfo:
     usage: UsageTotals = field(default_factory=UsageTotals)
     live_tested: bool = True
     created_at: datetime | None = None
+    updated_at: datetime | None = None  # changes whenever the connection is re-pointed (cache keys)
 
     def to_dict(self) -> dict:
         return {
@@ -38,6 +39,7 @@ class ConnectionInfo:
             "usage": {"queries": self.usage.queries, "rows": self.usage.rows, "bytes": self.usage.bytes,
                       "errors": self.usage.errors},
             "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):

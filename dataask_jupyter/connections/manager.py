@@ -266,7 +266,7 @@ class ConnectionManager:
             name=rec.name, workspace=workspace, family=rec.family, dialect=connector.dialect,
             url=parse_stored_url(rec.url).masked(bool(rec.secret)),
             health=compute_health(self.repo.recent_events(rec.id)), usage=self.repo.usage_totals(rec.id),
-            live_tested=connector.live_tested, created_at=rec.created_at,
+            live_tested=connector.live_tested, created_at=rec.created_at, updated_at=rec.updated_at,
         )
 
     def names(self, workspace: str = DEFAULT_WORKSPACE) -> list[str]:

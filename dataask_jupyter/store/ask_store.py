@@ -97,10 +97,20 @@ class AskStoreMixin:
         return self._run(go)
 
     def latest_conversation(self, workspace_id: int, username: str) -> ConversationRec | None:
+        found = self.conversations(workspace_id, username, 1)
+        return found[0] if found else None
+
+    def conversations(self, workspace_id: int, username: str, limit: int = 20) -> list[ConversationRec]:
+        """The user's conversations of a workspace, most recently used first."""
         q = (select(am.AskConversation)
              .where(am.AskConversation.workspace_id == workspace_id, am.AskConversation.username == username)
-             .order_by(am.AskConversation.updated_at.desc(), am.AskConversation.id.desc()).limit(1))
-        return self._run(lambda s: (lambda r: _conversation(r) if r is not None else None)(s.scalar(q)))
+             .order_by(am.AskConversation.updated_at.desc(), am.AskConversation.id.desc()).limit(max(1, int(limit))))
+        return self._run(lambda s: [_conversation(r) for r in s.scalars(q)])
+
+    def conversation(self, conversation_id: int) -> ConversationRec | None:
+        """One conversation by id (``None`` if unknown)."""
+        return self._run(lambda s: (lambda r: _conversation(r) if r is not None else None)(
+            s.get(am.AskConversation, int(conversation_id))))
 
     def add_turn(self, conversation_id, *, username, question, sql, engine, federated, connections, intent,
                  row_count, timings, chart) -> TurnRec:

@@ -12,8 +12,10 @@ from jupyter_server.utils import url_path_join
 from dataask_jupyter.core import DataAsk
 from dataask_jupyter.dashboards import DashboardsAPI
 
+from . import conversations as c
 from . import dashboards as d
 from . import misc
+from . import queries as q
 from . import widgets as w
 from . import workspaces as ws
 from .ask import AskHandler
@@ -31,6 +33,9 @@ ROUTES = [
     (f"{API}/connections", ConnectionsHandler),
     (rf"{API}/connections/{NAME}", ConnectionHandler),
     (rf"{API}/connections/{NAME}/test", ConnectionTestHandler),
+    (rf"{API}/connections/{NAME}/query", q.ConnectionQueryHandler),
+    (rf"{API}/connections/{NAME}/tables", q.ConnectionTablesHandler),
+    (rf"{API}/connections/{NAME}/tables/(?P<table>[^/]{{1,200}})", q.ConnectionTableHandler),
     (f"{API}/workspaces", ws.WorkspacesHandler),
     (WS, ws.WorkspaceHandler),
     (f"{WS}/members", ws.MembersHandler),
@@ -40,6 +45,13 @@ ROUTES = [
     (f"{WS}/dashboards", d.DashboardsHandler),
     (f"{WS}/datasets", ws.DatasetsHandler),
     (f"{WS}/audit", ws.AuditHandler),
+    (f"{WS}/conversations", c.ConversationsHandler),
+    (rf"{WS}/conversations/(?P<conversation>{ID})/turns", c.TurnsHandler),
+    (f"{WS}/history", c.HistoryHandler),
+    (f"{WS}/knowledge", c.KnowledgeHandler),
+    (f"{WS}/knowledge/instructions", c.InstructionsHandler),
+    (f"{WS}/knowledge/sql_pairs", c.SqlPairsHandler),
+    (rf"{WS}/knowledge/(?P<ref>[ip]{ID})", c.KnowledgeEntryHandler),
     (DASH, d.DashboardHandler),
     (f"{DASH}/clone", d.CloneHandler),
     (f"{DASH}/versions", d.VersionsHandler),
@@ -62,8 +74,12 @@ WEBSOCKETS = [(f"{API}/events", EventsHandler)]
 
 
 def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
-    """Register the routes; one :class:`DataAsk` and one :class:`DashboardsAPI` per server process."""
-    dataask = dataask or DataAsk()
+    """Register the routes; one :class:`DataAsk` and one :class:`DashboardsAPI` per server process.
+
+    The extension opens the store itself (:meth:`DataAsk.local`): in team mode it is the Hub
+    service, which holds the store and the key that kernels reach over HTTP.
+    """
+    dataask = dataask or DataAsk.local()
     api = DashboardsAPI.from_dataask(dataask)
     policy = OwnerPolicy.from_server(serverapp, dataask.settings)
     base = serverapp.web_app.settings["base_url"]

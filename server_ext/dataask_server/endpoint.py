@@ -30,7 +30,7 @@ from dataask_jupyter.dashboards import Role, Scope
 from dataask_jupyter.dashboards.models import validated
 from dataask_jupyter.errors import UsageError
 
-ID_PARAMS = frozenset({"ws", "dashboard", "folder", "dataset", "number"})
+ID_PARAMS = frozenset({"ws", "dashboard", "folder", "dataset", "number", "conversation"})
 ATTR = "__dataask_endpoint__"
 IGNORED_QUERY = frozenset({"token", "_xsrf"})  # jupyter_server's own (auth in the URL, XSRF in forms)
 
@@ -49,6 +49,7 @@ class Endpoint:
     summary: str = ""
     body_limit: int | None = None
     key_in_body: bool = False
+    media_type: str = "application/json"  # of the success answer (the OpenAPI document says so)
 
 
 def parse_model(model: type[BaseModel], data) -> BaseModel:
@@ -78,9 +79,15 @@ def to_json(result) -> typing.Any:
 
 def endpoint(scope: Scope | str, minimum: Role | str = Role.viewer, *, key: str | None = None,
              body: type[BaseModel] | None = None, query: type[BaseModel] | None = None, returns=None,
-             status: int = 200, summary: str = "", body_limit: int | None = None, key_in_body: bool = False):
-    """Declare and enforce a handler method's role check, inputs and output (see module doc)."""
-    spec = Endpoint(Scope(scope), Role(minimum), key, body, query, returns, status, summary, body_limit, key_in_body)
+             status: int = 200, summary: str = "", body_limit: int | None = None, key_in_body: bool = False,
+             media_type: str = "application/json"):
+    """Declare and enforce a handler method's role check, inputs and output (see module doc).
+
+    A method answering something other than JSON writes and finishes the response itself
+    and declares its ``media_type``.
+    """
+    spec = Endpoint(Scope(scope), Role(minimum), key, body, query, returns, status, summary, body_limit, key_in_body,
+                    media_type)
 
     def decorate(fn):
         @functools.wraps(fn)

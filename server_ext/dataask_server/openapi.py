@@ -63,7 +63,9 @@ def _operation(spec: Endpoint, refs: dict, path_params: list[dict]) -> dict:
             ref = refs[(model, "serialization")]
             schema = {"type": "object", "required": ["items"],
                       "properties": {"items": {"type": "array", "items": ref}}} if many else ref
-        ok = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+        if spec.media_type != "application/json":
+            schema = {"type": "string", "format": "binary"}
+        ok = {"description": "OK", "content": {spec.media_type: {"schema": schema}}}
     op["responses"] = {str(spec.status): ok, **{code: {"description": text, "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in _ERRORS.items()}}
     return op
