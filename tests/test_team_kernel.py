@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import urllib.request
 
 import pytest
@@ -19,7 +20,14 @@ from dataask_jupyter import crypto
 from dataask_jupyter.config import Settings
 from dataask_jupyter.connections.remote import RemoteConnectionManager
 from dataask_jupyter.core import DataAsk
-from dataask_jupyter.errors import ConfigError, Forbidden, NotFound, UnsafeSQL, WorkspaceNotFound
+from dataask_jupyter.errors import (
+    ConfigError,
+    Forbidden,
+    NotFound,
+    QueryTimeout,
+    UnsafeSQL,
+    WorkspaceNotFound,
+)
 from dataask_jupyter.store import database
 from dataask_jupyter.store.remote import RemoteRepository
 from tests.team_service import WORKSPACE, ResponseLog, hub_service, team_kernel_env
@@ -79,6 +87,8 @@ def test_sec_06_team_kernel_never_opens_the_store_or_the_key(service, kernel, mo
     try:
         monkeypatch.setattr(database, "create_engine", _refuse)
         monkeypatch.setattr(crypto, "load_keys", _refuse)
+        for attr in ("effective_store_url", "key_file", "sqlite_store_path"):
+            monkeypatch.setattr(Settings, attr, property(_refuse))
         da = kernel("alice")
         assert isinstance(da.repo, RemoteRepository) and isinstance(da.connections, RemoteConnectionManager)
         assert getattr(da.repo, "engine", None) is None
@@ -175,6 +185,10 @@ def test_federate_and_sql_match_personal_mode(service, kernel, tmp_path):
     assert remote.table.equals(plain) and not remote.truncated
     capped = team.sql("shop_sales", "SELECT id FROM orders ORDER BY id", workspace=WORKSPACE, max_rows=3)
     assert capped.row_count == 3 and capped.truncated
+    runs = service.ok("alice", "GET", f"workspaces/{service.ws_id}/audit",
+                      params={"action": "query.run", "actor": "vic", "limit": 1000})["items"]
+    fetched = {(a["target"], a["detail"]["fetch"]) for a in runs if a["outcome"] == "ok"}
+    assert {("shop_crm", True), ("shop_sales", True), ("shop_sales", False)} <= fetched  # audited per statement
 
 
 def test_roles_guard_and_audit_on_the_service(service, kernel, tmp_path):
@@ -219,6 +233,17 @@ def test_roles_guard_and_audit_on_the_service(service, kernel, tmp_path):
         import pyarrow as pa
 
         assert pa.ipc.open_stream(r.read()).read_all().num_rows == 2
+
+
+def test_statement_timeout_stops_the_query_on_the_service(service, kernel):
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) "
+            "SELECT COUNT(*) AS n FROM c")
+    vic = kernel("vic")
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):  # the service interrupts the statement and answers 504
+        vic.sql("shop_crm", slow, workspace=WORKSPACE, timeout=1)
+    assert time.monotonic() - started < 10
+    assert vic.sql("shop_crm", "SELECT COUNT(*) AS n FROM customers", workspace=WORKSPACE).row_count == 1
 
 
 def test_sec_01_password_never_comes_back_to_a_team_kernel(service, kernel, roles, log):  # noqa: F811

@@ -154,6 +154,12 @@ class RemoteConnectionManager:
         return self._cached(("columns", workspace, name, table), SCHEMA_TTL, lambda: dict(self.client.call(
             "GET", self._path(name, "tables", table), params={"workspace": workspace})["columns"]))
 
+    def forget_schema(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+        """Drop this kernel's cached tables and columns of ``name`` (the service keeps its own cache)."""
+        with self._lock:
+            self._cache = {k: v for k, v in self._cache.items()
+                           if not (k[0] in ("tables", "columns") and k[1] == workspace and k[2] == name)}
+
     def estimate_rows(self, name: str, table: str, workspace: str = DEFAULT_WORKSPACE) -> float | None:
         """The source's own row estimate (it only steers fetch order: failures give ``None``)."""
         def load():
