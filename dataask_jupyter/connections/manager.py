@@ -35,6 +35,7 @@ from .info import ConnectionInfo, ConnectionList, QueryResult
 from .policy import check_url
 from .registry import connector_for
 from .sanitize import sanitize_error
+from .schema_cache import SchemaCache
 from .url import MASK, ParsedURL, parse_connection_url, parse_stored_url
 from .writable import ALLOW_VIEWS, WritableSession, check_admin_allows_views, open_writable
 
@@ -87,6 +88,7 @@ class ConnectionManager:
         self._pool_lock = threading.Lock()
         self._estimates: dict[tuple[int, str, str], tuple[float | None, float]] = {}
         self._ws_ids: dict[str, int] = {}
+        self.schemas = SchemaCache()
         self._workers = cf.ThreadPoolExecutor(max_workers=16, thread_name_prefix="dataask-query")
 
     # -- plumbing ------------------------------------------------------------------------
@@ -276,7 +278,13 @@ class ConnectionManager:
         return ConnectionList(self._info(r, workspace) for r in self.repo.list_connections(self._ws_id(workspace)))
 
     def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> list[str]:
-        return sorted(self._call(name, workspace, lambda e: list(e.opened.backend.list_tables()), kind=None))
+        """Tables of ``name`` (reused for a minute; see :meth:`forget_schema`)."""
+        return list(self.schemas.get((self._ws_id(workspace, cached=True), name, "tables"), lambda: sorted(
+            self._call(name, workspace, lambda e: list(e.opened.backend.list_tables()), kind=None))))
+
+    def forget_schema(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> None:
+        """Drop the cached tables and columns of ``name`` (the next lookup asks the source)."""
+        self.schemas.drop(self._ws_id(workspace, cached=True), name)
 
     def columns(self, name: str, table: str, workspace: str = DEFAULT_WORKSPACE) -> dict[str, str]:
         """Column name -> type for ``table`` (``schema.table`` accepted)."""
@@ -286,7 +294,8 @@ class ConnectionManager:
             kwargs = {"database": schema} if schema else {}
             return {col: str(dtype).lstrip("!") for col, dtype in e.opened.backend.get_schema(bare, **kwargs).items()}
 
-        return self._call(name, workspace, go, kind=None)
+        key = (self._ws_id(workspace, cached=True), name, "columns", table)
+        return dict(self.schemas.get(key, lambda: self._call(name, workspace, go, kind=None)))
 
     def estimate_rows(self, name: str, table: str, workspace: str = DEFAULT_WORKSPACE) -> float | None:
         """The source's own row estimate for ``table`` (statistics; cached for a few minutes)."""
@@ -376,6 +385,7 @@ class ConnectionManager:
         return entry
 
     def _drop(self, key: tuple[int, str]) -> None:
+        self.schemas.drop(*key)
         with self._pool_lock:
             entry = self._pool.pop(key, None)
         if entry is not None and entry.opened is not None:

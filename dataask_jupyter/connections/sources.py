@@ -33,6 +33,10 @@ class ManagedSource:
     def table_columns(self, table: str) -> dict[str, str]:
         return self.manager.columns(self.name, table, self.workspace)
 
+    def refresh(self) -> None:
+        """Forget cached tables and columns: the next lookup asks the database."""
+        self.manager.forget_schema(self.name, self.workspace)
+
     #: the federation engine may hand over SQL it already guarded (a reduced fetch's IN list)
     accepts_prechecked = True
 

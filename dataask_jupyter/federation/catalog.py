@@ -71,6 +71,7 @@ class Catalog:
         self._tables: dict[str, list[str]] = {}
         self._columns: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.unlisted: list[str] = []
+        self._refreshed: set[str] = set()
 
     # -- source access ------------------------------------------------------------------
     def tables(self, source: str) -> list[str]:
@@ -109,7 +110,25 @@ class Catalog:
         matches = [s for s in self.sources if _lower(s) == _lower(name)]
         return matches[0] if len(matches) == 1 else None
 
-    def _match(self, source: str, wanted: str) -> list[str]:
+    def refresh(self, source: str) -> bool:
+        """Ask ``source`` to drop its cached schema (if it caches); True when it did."""
+        refresh = getattr(self.sources[source], "refresh", None)
+        if refresh is None:
+            return False
+        refresh()
+        self._tables.pop(source, None)
+        for key in [k for k in self._columns if k[0] == source]:
+            del self._columns[key]
+        return True
+
+    def _match(self, source: str, wanted: str, *, refresh: bool = True) -> list[str]:
+        found = self._match_listed(source, wanted)
+        if not found and refresh and source not in self._refreshed and self.refresh(source):
+            self._refreshed.add(source)  # a table created a moment ago: list again, once
+            found = self._match_listed(source, wanted)
+        return found
+
+    def _match_listed(self, source: str, wanted: str) -> list[str]:
         tables = self.tables(source)
         exact = [t for t in tables if t == wanted]
         if exact:
@@ -164,12 +183,15 @@ class Catalog:
 
     def _search(self, wanted: str) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
-        for source in self.sources:
-            try:
-                found.extend((source, t) for t in self._match(source, wanted))
-            except SourceError:
-                if source not in self.unlisted:
-                    self.unlisted.append(source)
+        for refresh in (False, True):  # cached lists first; only a miss everywhere asks again
+            for source in self.sources:
+                try:
+                    found.extend((source, t) for t in self._match(source, wanted, refresh=refresh))
+                except SourceError:
+                    if source not in self.unlisted:
+                        self.unlisted.append(source)
+            if found:
+                break
         return found
 
     def _ambiguous(self, written: str, found: list[tuple[str, str]]) -> UsageError:

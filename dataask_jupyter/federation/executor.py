@@ -266,6 +266,10 @@ class Federator:
         cancellation = Cancellation()
         for name in plan.sources:
             cancellation.on_cancel(sources[name].cancel)
+        if not plan.passthrough:
+            warm = getattr(self.engine, "warm", None)  # optional: open the join engine during the fetches
+            if warm is not None:
+                warm()
         try:
             t0 = self.clock()
             fetched, stats = self._fetch_all(plan, sources, cap, deadline, progress, cancellation, timeout)

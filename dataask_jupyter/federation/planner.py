@@ -36,7 +36,7 @@ from .catalog import Catalog, TableRef
 from .dialects import NotPushable, duckdb_type, is_char
 from .fetches import finish_fetches, render_query, whole_table_fetches
 from .model import FederationPlan
-from .oracle import SchemaOracle
+from .oracle import OraclePool
 from .pushdown import Pending, Walker
 from .sources import FederationSource
 
@@ -104,6 +104,7 @@ class Planner:
 
     def __init__(self, *, guard: Guard | None = None) -> None:
         self._guard = guard or _default_guard
+        self._oracles = OraclePool()
 
     def guard(self, sql: str, dialect: str) -> None:
         """Check SQL the engine builds at run time with the same read-only guard."""
@@ -134,16 +135,26 @@ class Planner:
             raise UsageError(f"pushdown must be one of {', '.join(LEVELS)}, not {pushdown!r}.")
         self._guard(sql, "duckdb")
         tree = _parse(sql)
+        catalog = Catalog(sources)
+        plan = self._plan_tree(sql, tree.copy(), catalog, sources, pushdown)
+        if plan is None:  # the binder missed a column: maybe a cached schema is stale, so ask again once
+            plan = self._plan_tree(sql, tree, catalog, sources, pushdown, refresh=True)
+        return plan
+
+    def _plan_tree(self, sql, tree, catalog, sources, pushdown, *, refresh: bool = False) -> FederationPlan | None:
+        """Plan the parsed ``tree``; ``None`` when binding failed and a schema refresh may help."""
+        if refresh:
+            for name in list(catalog.sources):
+                catalog.refresh(name)
         original = tree.copy()
         _trim_exists(tree)
-        catalog = Catalog(sources)
         written: dict[tuple[str, ...], str] = {}
         refs = self._virtualize(tree, catalog, written)
         dialect_of = {ref.source: self._dialect(ref.source, sources[ref.source]) for ref in refs.values()}
         duck_cols = {
             v: [(c, duckdb_type(t, dialect_of[ref.source])) for c, t in ref.columns] for v, ref in refs.items()
         }
-        with SchemaOracle(duck_cols, written) as oracle:
+        with self._oracles.oracle(duck_cols, written) as oracle:
             described: list[tuple[str, str]] | None = None
             bind_error: duckdb.Error | None = None
             for text in (sql, tree.sql("duckdb")):
@@ -156,6 +167,8 @@ class Planner:
                 qualified = self._qualify(tree.copy(), duck_cols)
             except (SqlglotError, KeyError, ValueError, TypeError) as err:
                 if bind_error is not None:
+                    if not refresh and any(hasattr(sources[r.source], "refresh") for r in refs.values()):
+                        return None
                     raise UsageError(self._clean(bind_error, refs)) from None
                 notes = [f"sqlglot could not analyse the statement ({err}); whole tables fetched"]
                 return self._bare_plan(sql, tree, refs, dialect_of, described, original, notes)
