@@ -28,6 +28,7 @@ from dataask_jupyter.errors import (
     UnsafeSQL,
     WorkspaceNotFound,
 )
+from dataask_jupyter.safety import MAX_SQL_CHARS
 from dataask_jupyter.store import database
 from dataask_jupyter.store.remote import RemoteRepository
 from tests.team_service import WORKSPACE, ResponseLog, hub_service, team_kernel_env
@@ -189,6 +190,21 @@ def test_federate_and_sql_match_personal_mode(service, kernel, tmp_path):
                       params={"action": "query.run", "actor": "vic", "limit": 1000})["items"]
     fetched = {(a["target"], a["detail"]["fetch"]) for a in runs if a["outcome"] == "ok"}
     assert {("shop_crm", True), ("shop_sales", True), ("shop_sales", False)} <= fetched  # audited per statement
+
+
+def test_a_reduced_fetch_too_long_for_the_guard_runs_unreduced(service, kernel):
+    vic = kernel("vic")
+    inner = "SELECT id, amount FROM orders ORDER BY id"
+    reduced = (f"SELECT * FROM (\n{inner}\n) AS __r WHERE \"__r\".\"id\" IN ("
+               + ", ".join(str(i) for i in range(1, 20_001)) + ")")
+    assert len(reduced) > MAX_SQL_CHARS
+    with pytest.raises(UnsafeSQL, match="longer than"):  # a statement of one's own: the service guards it whole
+        vic.connections.execute("shop_sales", reduced, workspace=WORKSPACE)
+    engine_built = vic.connections.execute("shop_sales", reduced, workspace=WORKSPACE, check=False, internal=True)
+    assert engine_built.table.equals(vic.sql("shop_sales", inner, workspace=WORKSPACE).table)  # a superset
+    sneaky = reduced.replace(inner, "DELETE FROM orders")
+    with pytest.raises(UnsafeSQL, match="DELETE"):  # what runs is still guarded by the service
+        vic.connections.execute("shop_sales", sneaky, workspace=WORKSPACE, check=False, internal=True)
 
 
 def test_roles_guard_and_audit_on_the_service(service, kernel, tmp_path):

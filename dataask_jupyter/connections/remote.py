@@ -36,6 +36,8 @@ from .registry import connector_for
 __all__ = ["ARROW_STREAM", "RemoteConnectionManager", "info_from_dict"]
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+# a reduced %%federate fetch, as the engine builds it: SELECT * FROM (\n<fetch>\n) AS __r WHERE <key lists>
+_REDUCED_HEAD, _REDUCED_TAIL = "SELECT * FROM (\n", "\n) AS __r WHERE "
 ROWS_TTL = 10.0  # seconds the connection list is reused (one question asks for it many times)
 SCHEMA_TTL = 60.0  # seconds tables and columns are reused
 ESTIMATE_TTL = 300.0
@@ -46,6 +48,23 @@ def _when(value):
     from datetime import datetime
 
     return datetime.fromisoformat(value) if value else None
+
+
+def guardable(sql: str, check: bool) -> str:
+    """``sql``, or the fetch inside a reduced ``%%federate`` fetch too long for the service's guard.
+
+    The engine guards a reduced fetch's wrapper once and builds its key lists itself
+    (``check=False``); the service guards every statement whole and refuses SQL longer than
+    :data:`~dataask_jupyter.safety.MAX_SQL_CHARS`. Such a fetch runs unreduced: its inner
+    SQL returns a superset of the rows, and the local join still decides (same results,
+    more rows moved).
+    """
+    from ..safety import MAX_SQL_CHARS
+
+    if check or len(sql) <= MAX_SQL_CHARS or not sql.startswith(_REDUCED_HEAD):
+        return sql
+    cut = sql.rfind(_REDUCED_TAIL)
+    return sql[len(_REDUCED_HEAD):cut] if cut > len(_REDUCED_HEAD) else sql
 
 
 def info_from_dict(d: dict) -> ConnectionInfo:
@@ -176,7 +195,8 @@ class RemoteConnectionManager:
                 timeout: float | None = None, check: bool = True, internal: bool = False) -> QueryResult:
         """Run one read-only statement on ``name`` through the Hub service.
 
-        The service guards it (``check`` cannot switch its guard off), caps the rows at
+        The service guards it (``check=False`` only lets an engine-built reduced fetch that is
+        too long for the guard run unreduced, see :func:`guardable`), caps the rows at
         ``max_rows`` and its own ``DATAASK_MAX_ROWS`` (``internal``: ``DATAASK_MAX_FETCH_ROWS``)
         and stops it server-side after ``timeout`` seconds (at most its own limit).
 
@@ -190,7 +210,7 @@ class RemoteConnectionManager:
             Interrupted in the kernel (the service's statement timeout stops the statement).
         """
         limit = timeout or self.settings.query_timeout
-        body = {"sql": sql, "fetch": bool(internal), "timeout": limit}
+        body = {"sql": guardable(sql, check), "fetch": bool(internal), "timeout": limit}
         if max_rows is not None:
             body["max_rows"] = int(max_rows)
         try:

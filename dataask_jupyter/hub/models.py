@@ -14,9 +14,8 @@ from pydantic import AfterValidator, Field
 from ..dashboards.models import SQL, ConnectionName, Input, Output
 from ..store.ask_store import MAX_INSTRUCTION, MAX_QUESTION
 
-#: a reduced federation fetch carries its key list in the SQL: far longer than a hand-written query
-MAX_QUERY_SQL = 8_000_000
-QUERY_BODY_LIMIT = 9 << 20  # bytes; the SQL above as JSON with room for escapes
+#: above the guard's own cap (``safety.MAX_SQL_CHARS``), so a long statement gets the guard's message
+MAX_QUERY_SQL = 1_000_000
 
 Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION)]
 WorkspaceName = Annotated[str, Field(min_length=1, max_length=200)]

@@ -15,7 +15,6 @@ from tornado.ioloop import IOLoop
 from dataask_jupyter.dashboards import Role, Scope
 from dataask_jupyter.hub import ARROW_STREAM, columns_of, run_query, tables_of
 from dataask_jupyter.hub.models import (
-    QUERY_BODY_LIMIT,
     ColumnsArg,
     ColumnsOut,
     QueryIn,
@@ -30,7 +29,7 @@ from .workspaces import Handler
 class ConnectionQueryHandler(Handler):
     @web.authenticated
     @authorized
-    @endpoint(Scope.workspace_name, Role.viewer, query=WorkspaceQuery, body=QueryIn, body_limit=QUERY_BODY_LIMIT,
+    @endpoint(Scope.workspace_name, Role.viewer, query=WorkspaceQuery, body=QueryIn,
               media_type=ARROW_STREAM,
               summary="Run one read-only statement; rows as an Arrow IPC stream (row cap, timeout, audited)")
     async def post(self, grant, name, query, body):
