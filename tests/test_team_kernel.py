@@ -304,6 +304,11 @@ def test_magics_in_a_team_kernel(service, monkeypatch, tmp_path, capfd, log):
         assert sorted(c.name for c in listed.result) == ["shop_crm", "shop_sales"]
         history = shell.run_cell("%dataask history 1", store_history=False)
         assert [t.question for t in history.result] == [QUESTION]
+        exported = shell.run_cell('%dataask history --export "Team answers"', store_history=False)
+        receipt = exported.result
+        assert exported.success and receipt.created_dashboard and len(receipt.widget_ids) == 1
+        widgets = service.ok("alice", "GET", f"dashboards/{receipt.dashboard_id}/widgets")["items"]
+        assert [w["title"] for w in widgets] == [QUESTION]
         capfd.readouterr()
         refused = shell.run_cell("%dataask sql shop_crm DELETE FROM customers", store_history=False)
         err = capfd.readouterr().err
