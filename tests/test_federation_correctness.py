@@ -57,6 +57,17 @@ QUERIES = [
     ("exists_correlated",
      "SELECT name FROM crm.customers c WHERE EXISTS (SELECT 1 FROM sales.orders o WHERE o.customer_id = c.id "
      "AND o.amount > 500)", False),
+    ("exists_moves_into_its_source",
+     "SELECT c.name, o.id FROM crm.customers c JOIN sales.orders o ON o.customer_id = c.id "
+     "WHERE EXISTS (SELECT 1 FROM sales.orders o2 WHERE o2.customer_id = o.customer_id AND o2.id <> o.id) "
+     "AND NOT EXISTS (SELECT * FROM sales.orders o3 WHERE o3.customer_id = o.customer_id AND o3.amount > 900)",
+     False),
+    ("not_exists_on_null_side_stays",
+     "SELECT c.id, o.id FROM crm.customers c LEFT JOIN sales.orders o ON o.customer_id = c.id "
+     "WHERE NOT EXISTS (SELECT 1 FROM sales.orders o2 WHERE o2.id = o.id AND o2.amount > 500)", False),
+    ("exists_over_two_sources_stays",
+     "SELECT o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id "
+     "WHERE EXISTS (SELECT 1 FROM sales.orders o2 WHERE o2.customer_id = c.id AND o2.id < o.id)", False),
     ("in_subquery_other_source",
      "SELECT name FROM crm.customers c WHERE c.id IN (SELECT customer_id FROM sales.orders WHERE status = 'open')",
      False),

@@ -256,6 +256,44 @@ def test_correlated_subquery_evaluated_in_duckdb(planner, sources):
         in plan.residual_sql
 
 
+def test_correlated_exists_moves_into_the_fetch_of_its_source(planner, sources):
+    plan = planner.plan(
+        "SELECT c.c_name, o.o_orderkey FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "JOIN pg.lineitem l ON l.l_orderkey = o.o_orderkey "
+        "WHERE NOT EXISTS (SELECT * FROM pg.lineitem l2 WHERE l2.l_orderkey = l.l_orderkey "
+        "AND l2.l_partkey <> l.l_partkey) AND o.o_orderstatus = 'F'",
+        sources,
+    )
+    pg = fetch_of(plan, "pg")
+    assert pg.kind == "join"
+    assert pg.sql.endswith(
+        'WHERE NOT EXISTS(SELECT 1 AS "__one" FROM "public"."lineitem" AS "l2" '
+        'WHERE "l2"."l_orderkey" = "l"."l_orderkey" AND "l2"."l_partkey" <> "l"."l_partkey") '
+        "AND \"o\".\"o_orderstatus\" = 'F'"
+    )
+    assert "EXISTS" not in plan.residual_sql
+    assert len(plan.fetches) == 2  # l2 is not fetched at all
+
+
+def test_exists_correlated_with_another_source_or_sqlite_is_planned_as_before(planner, sources):
+    across = planner.plan(
+        "SELECT c.c_name FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey "
+        "WHERE EXISTS (SELECT 1 FROM pg.lineitem l WHERE l.l_orderkey = o.o_orderkey AND l.l_partkey = c.c_nationkey)",
+        sources,
+    )
+    assert "EXISTS" in across.residual_sql
+    assert {f.source for f in across.fetches} == {"lite", "pg"} and len(across.fetches) == 3
+    lite = planner.plan(
+        "SELECT c.c_name FROM lite.customer c WHERE EXISTS (SELECT 1 FROM lite.nation n "
+        "WHERE n.n_nationkey = c.c_nationkey AND n.n_name = 'FRANCE')",
+        sources,
+    )
+    # SQLite runs correlated subqueries as nested loops: DuckDB does it, with the inner filter pushed
+    assert "EXISTS" in lite.residual_sql
+    assert [f.sql for f in lite.fetches][1] == (
+        'SELECT "n"."n_nationkey" AS "n_nationkey" FROM "nation" AS "n" WHERE "n"."n_name" = \'FRANCE\'')
+
+
 def test_limit_without_order_and_windows_stay_in_duckdb(planner, sources):
     limited = planner.plan(
         "SELECT c.c_name, o.o_orderkey FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey LIMIT 10",

@@ -80,9 +80,15 @@ class JoinPlanning:
     """Mixin for :class:`~.pushdown.Walker`: plans the FROM clause of one SELECT.
 
     Uses the walker's ``refs``, ``alias_virtual``, ``pending``, ``filters``,
-    ``group_members``, ``reserved``, ``source_of``, ``temp_name``, ``note`` and
-    ``prepared_filter``.
+    ``group_members``, ``reserved``, ``source_of``, ``temp_name``, ``note``,
+    ``prepared_filter`` and ``held``.
     """
+
+    def refs_of(self, cond: exp.Expression) -> set[str]:
+        """Tables a conjunct is about: its columns' tables, or for a held ``[NOT] EXISTS``
+        (see :meth:`~.pushdown.Walker.hold_exists`) the outer tables it is correlated with."""
+        held = self.held.get(id(cond))
+        return set(held) if held is not None else aliases_in(cond)
 
     def plan_from(self, select: exp.Select) -> None:
         """Group same-source joins, then push single-table filters, for one SELECT."""
@@ -141,7 +147,7 @@ class JoinPlanning:
 
         prepared: dict[int, exp.Expression] = {}
         for cond in pool:
-            refs = aliases_in(cond)
+            refs = self.refs_of(cond)
             if len(refs) != 2 or not refs <= physical.keys() or len({physical[a] for a in refs}) != 1:
                 continue
             if not (isinstance(cond, exp.EQ) and isinstance(cond.this, exp.Column)
@@ -167,7 +173,7 @@ class JoinPlanning:
             mine = set(members)
             conds = []
             for cond in list(pool):
-                refs = aliases_in(cond)
+                refs = self.refs_of(cond)
                 if refs and refs <= mine:
                     fixed = prepared.get(id(cond)) or self.prepared_filter(cond, source)
                     if fixed is not None:
@@ -197,7 +203,7 @@ class JoinPlanning:
         placed = set(new_items[0][1])
         new_joins = []
         for node, covers in new_items[1:]:
-            on = [c for c in pool if aliases_in(c) & covers and aliases_in(c) <= placed | covers
+            on = [c for c in pool if self.refs_of(c) & covers and self.refs_of(c) <= placed | covers
                   and not c.find(exp.Query)]
             for c in on:
                 pool.remove(c)
@@ -216,8 +222,8 @@ class JoinPlanning:
             for alias in members:
                 if alias in placed:
                     continue
-                on = [c for c in left if alias in aliases_in(c) and len(aliases_in(c)) > 1
-                      and aliases_in(c) <= set(placed) | {alias}]
+                on = [c for c in left if alias in self.refs_of(c) and len(self.refs_of(c)) > 1
+                      and self.refs_of(c) <= set(placed) | {alias}]
                 if on:
                     break
             else:  # pragma: no cover - components are connected by construction
@@ -251,7 +257,7 @@ class JoinPlanning:
                 break
             prefix = {m[0] for m in members} | {alias}
             conds = conjuncts(join.args.get("on"))
-            fixed = [self.prepared_filter(c, source) if aliases_in(c) <= prefix else None for c in conds]
+            fixed = [self.prepared_filter(c, source) if self.refs_of(c) <= prefix else None for c in conds]
             if any(f is None for f in fixed):
                 break
             members.append((alias, side, fixed))  # type: ignore[arg-type]
@@ -263,7 +269,7 @@ class JoinPlanning:
         if all(_side(j) in ("", "LEFT") for j in later):
             keep = []
             for cond in conjuncts(select.args.get("where")):
-                refs = aliases_in(cond)
+                refs = self.refs_of(cond)
                 fixed = self.prepared_filter(cond, source) if refs and refs <= mine else None
                 (filters if fixed is not None else keep).append(fixed if fixed is not None else cond)
             select.set("where", exp.Where(this=and_all(keep)) if keep else None)
@@ -285,7 +291,7 @@ class JoinPlanning:
             return
         keep = []
         for cond in conjuncts(select.args.get("where")):
-            fixed = self.prepared_filter(cond, self.source_of(first)) if aliases_in(cond) == {first} else None
+            fixed = self.prepared_filter(cond, self.source_of(first)) if self.refs_of(cond) == {first} else None
             if fixed is None:
                 keep.append(cond)
             else:
@@ -310,7 +316,7 @@ class JoinPlanning:
 
         def push(cond: exp.Expression, allowed: set[str], null_side: set[str]) -> bool:
             """Push ``cond`` if it touches one allowed table; True when it can leave."""
-            refs = aliases_in(cond)
+            refs = self.refs_of(cond)
             if len(refs) != 1 or not refs <= allowed:
                 return False
             alias = next(iter(refs))
@@ -327,7 +333,7 @@ class JoinPlanning:
         if len(keep) != len(where):
             select.set("where", exp.Where(this=and_all(keep)) if keep else None)
         for cond in keep:  # pre-filters implied by ORs over several tables
-            for alias in (aliases_in(cond) & singles) - nullable:
+            for alias in (self.refs_of(cond) & singles) - nullable:
                 implied = self._implied(cond, {alias}, self.source_of(alias))
                 if implied is not None:
                     self.filters.setdefault(alias, []).append(implied)

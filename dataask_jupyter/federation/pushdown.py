@@ -10,6 +10,10 @@ residual query and records :class:`Pending` fetches:
   CTEs it uses); an ``EXISTS`` subquery gets ``LIMIT 1``;
 * each SELECT's FROM clause is planned by :class:`~.joins.JoinPlanning` (same-source
   joins, single-table filters);
+* a correlated ``[NOT] EXISTS`` conjunct whose subquery and outer tables all sit in one
+  source is held back (:meth:`Walker.hold_exists`) and moves into the fetch of its outer
+  tables like a filter, so the source runs the semi/anti join instead of shipping the
+  inner table (TPC-H Q21's ``l2``/``l3``); if it cannot move, it is planned as usual;
 * filters and subtrees reach a source only when :mod:`.dialects` says it computes
   exactly what DuckDB would; everything else stays in DuckDB's residual query.
 """
@@ -76,6 +80,7 @@ class Walker(JoinPlanning):
         self.group_members: dict[str, set[str]] = {}
         self._counter = itertools.count()
         self._cte_sources: dict[str, set[str]] = {}
+        self.held: dict[int, set[str]] = {}  # id of a held EXISTS conjunct -> its outer aliases
 
     # -- helpers ------------------------------------------------------------------------
     def source_of(self, alias: str) -> str:
@@ -92,7 +97,8 @@ class Walker(JoinPlanning):
     def prepared_filter(self, node: exp.Expression, source: str) -> exp.Expression | None:
         """A copy of ``node`` fit for ``source``'s WHERE, or None."""
         try:
-            return prepare(node, self.dialect_of[source], filter_only=True)
+            # a held EXISTS is a whole subquery: checked like a pushed subtree, not a plain filter
+            return prepare(node, self.dialect_of[source], filter_only=id(node) not in self.held)
         except NotPushable as why:
             self.note(f"kept in DuckDB: {node.sql('duckdb')} ({why})")
             return None
@@ -255,11 +261,51 @@ class Walker(JoinPlanning):
                     visit(child)
         return found
 
+    def hold_exists(self, select: exp.Select) -> list[exp.Expression]:
+        """WHERE conjuncts ``[NOT] EXISTS (...)`` that may move into a fetch of this SELECT.
+
+        Held when the subquery reads only tables of one source (no CTEs, nothing only
+        DuckDB has), is correlated, and every outer column it uses belongs to a table of
+        that same source listed directly in this SELECT's FROM.
+        """
+        physical = {t.alias: self.source_of(t.alias) for t in self._from_tables(select)}
+        held = []
+        for cond in conjuncts(select.args.get("where")):
+            node = cond.this if isinstance(cond, exp.Not) else cond
+            if not isinstance(node, exp.Exists) or not isinstance(node.this, exp.Query):
+                continue
+            sub = node.this
+            tables = list(sub.find_all(exp.Table))
+            if not tables or any(t.name not in self.refs or t.args.get("db") for t in tables):
+                continue
+            sources = {self.refs[t.name].source for t in tables}
+            defined = {a.name for a in sub.find_all(exp.TableAlias)}
+            outer = {c.table for c in sub.find_all(exp.Column) if c.table and c.table not in defined}
+            if len(sources) != 1 or not outer or not outer <= physical.keys() \
+                    or {physical[a] for a in outer} != sources:
+                continue
+            self.held[id(cond)] = outer
+            held.append(cond)
+        return held
+
+    def _from_tables(self, select: exp.Select) -> list[exp.Table]:
+        frm = select.args.get("from_")
+        items = ([frm.this] if frm is not None else []) + [j.this for j in select.args.get("joins") or []]
+        return [t for t in items if isinstance(t, exp.Table) and t.name in self.refs and t.alias in self.alias_virtual]
+
     def plan_select(self, select: exp.Select) -> None:
         """Plan one SELECT: its subqueries, then joins and filters of its FROM clause."""
+        held = self.hold_exists(select) if self.level == "full" else []
         for child, container in self._child_queries(select):
+            if any(child.find_ancestor(exp.Exists) is (c.this if isinstance(c, exp.Not) else c) for c in held):
+                continue  # decided after the FROM clause
             if container == "lateral" or not self.try_push_subtree(child, container):
                 self.plan_query(child)
         if self.level != "bare":
             self.plan_from(select)
+        for cond in held:  # still in this SELECT's WHERE: it did not move, so plan it as usual
+            self.held.pop(id(cond), None)
+            if any(c is cond for c in conjuncts(select.args.get("where"))):
+                node = cond.this if isinstance(cond, exp.Not) else cond
+                self.plan_query(node.this)
 
