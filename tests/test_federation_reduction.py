@@ -90,6 +90,29 @@ def test_an_unfiltered_whole_table_is_no_reducer():
                            rows.get) == {}
 
 
+def test_no_wait_for_a_big_scan_when_the_target_is_cheap_whole():
+    # the reducer reads 6M rows to return a few thousand; the target is a small DuckDB table
+    slow = _fetch("__f0_a", ["k"], sql="SELECT k FROM a WHERE x = 1 AND y = 2", tables=("s.a",),
+                  dialect="postgres")
+    cheap = _fetch("__f1_b", ["k"], sql="SELECT k FROM b", tables=("s.b",), dialect="duckdb")
+    rows = {"s.a": 6_000_000.0, "s.b": 150_000.0}.get
+    residual = 'SELECT * FROM __f0_a AS a JOIN __f1_b AS b ON a.k = b.k'
+    assert plan_reductions([slow, cheap], residual, rows) == {}
+    # the same target shipped row by row from SQLite is worth the wait
+    costly = _fetch("__f1_b", ["k"], sql="SELECT k FROM b", tables=("s.b",), dialect="sqlite")
+    assert list(plan_reductions([slow, costly], residual, rows)) == ["__f1_b"]
+
+
+def test_or_of_and_blocks_is_estimated_as_a_sum_of_products():
+    rows = {"s.t": 200_000.0}.get
+    sql = ("SELECT x FROM t WHERE (b = 'x' AND c IN (1, 2, 3, 4) AND s BETWEEN 1 AND 5) "
+           "OR (b = 'y' AND c IN (5, 6, 7, 8) AND s BETWEEN 1 AND 10)")
+    est = estimate_rows(_fetch("__f0_a", ["x"], sql=sql, tables=("s.t",)), rows)
+    assert 100 < est < 2_000  # each block keeps ~0.15%; a flat 50% for the OR was 100,000
+    assert estimate_rows(_fetch("__f0_a", ["x"], sql="SELECT x FROM t WHERE NOT y = 3", tables=("s.t",)),
+                         rows) == pytest.approx(200_000 * 0.95)
+
+
 def test_estimates_follow_filters_grouping_and_limits():
     rows = {"s.t": 1_000_000.0}.get
     assert estimate_rows(_fetch("__f0_a", ["x"], sql="SELECT x FROM t", tables=("s.t",)), rows) == 1_000_000

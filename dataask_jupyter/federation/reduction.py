@@ -17,7 +17,10 @@ up to :data:`MAX_KEYS` distinct values; otherwise ``F`` runs unreduced.
 
 Which fetch waits for which is decided before anything runs, from row estimates
 (:func:`estimate_rows`): a fetch waits for a reducer estimated at most half its size.
-Estimates only strictly decrease along an edge, so the waits never form a cycle.
+Estimates only strictly decrease along an edge, so the waits never form a cycle. Waiting
+must also pay: a reducer that scans a big table to return a few rows (TPC-H Q10's
+``orders JOIN lineitem``) is not waited for by a target that is cheap to fetch whole
+anyway; :func:`fetch_cost` compares rows scanned and rows shipped.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ MIN_TARGET_ROWS = 5_000  # smaller fetches are not worth waiting for ...
 TINY_REDUCER_ROWS = 1_000  # ... unless the reducer is tiny
 DEFAULT_ROWS = 100_000.0  # a table whose size the source does not tell
 SELECTIVE = 0.5  # a reducer must keep at most this share of its table
+# relative cost per row scanned at the source and per row shipped to the join, by dialect
+# (measured on TPC-H: DuckDB hands Arrow over in place; PostgreSQL ships binary COPY decoded
+# in C; SQLite and MySQL rows pass through Python objects)
+_SCAN_COST = {"duckdb": 0.01}
+_SHIP_COST = {"duckdb": 0.2, "sqlite": 5.0, "mysql": 2.0}
+DEFAULT_SCAN_COST, DEFAULT_SHIP_COST = 0.1, 1.0
+WAIT_BONUS = 1.25  # parallel fetches compete for the same cores, and fewer rows join faster
 
 _INTEGER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "INT", "INT2", "INT4", "INT8")
@@ -147,6 +157,14 @@ def _edges_from(cond, targets, local, every_alias) -> list[Edge]:
 
 # -- estimates -----------------------------------------------------------------------------------
 def _selectivity(cond: exp.Expression) -> float:
+    if isinstance(cond, exp.Paren):
+        return _selectivity(cond.this)
+    if isinstance(cond, exp.And):
+        return _selectivity(cond.this) * _selectivity(cond.expression)
+    if isinstance(cond, exp.Or):  # (brand = 1 AND size < 5) OR (...): the parts add up
+        return min(1.0, _selectivity(cond.this) + _selectivity(cond.expression))
+    if isinstance(cond, exp.Not):
+        return 1.0 - min(0.5, _selectivity(cond.this))
     if isinstance(cond, exp.EQ):
         literal = any(isinstance(side, exp.Literal) or isinstance(side, exp.Cast) for side in (cond.this, cond.expression))
         return 0.05 if literal else 0.5
@@ -191,6 +209,12 @@ def estimate_rows(fetch: SourceFetch, table_rows: Callable[[str], float | None])
     return max(rows, 1.0)
 
 
+def fetch_cost(dialect: str, scanned: float, shipped: float) -> float:
+    """Relative time of a fetch that scans ``scanned`` rows and ships ``shipped`` rows."""
+    return (scanned * _SCAN_COST.get(dialect, DEFAULT_SCAN_COST)
+            + shipped * _SHIP_COST.get(dialect, DEFAULT_SHIP_COST))
+
+
 def plan_reductions(fetches: Sequence[SourceFetch], residual_sql: str,
                     table_rows: Callable[[str], float | None]) -> dict[str, list[Edge]]:
     """Fetch name -> the edges it waits for (empty when it starts at once)."""
@@ -201,13 +225,20 @@ def plan_reductions(fetches: Sequence[SourceFetch], residual_sql: str,
         return {}
     est = {f.name: estimate_rows(f, table_rows) for f in fetches}
     base = {f.name: max([table_rows(t) or DEFAULT_ROWS for t in f.tables] or [DEFAULT_ROWS]) for f in fetches}
+    dialect = {f.name: f.dialect for f in fetches}
+    sized = {f.name for f in fetches if f.tables and all(table_rows(t) is not None for t in f.tables)}
+
+    def cost(name: str, shipped: float) -> float:
+        """Relative fetch time; 0 when the source did not tell its table sizes (then only rows decide)."""
+        return fetch_cost(dialect[name], base[name], shipped) if name in sized else 0.0
+
     reduced: dict[str, float] = {}  # estimate after its own cuts, once decided
     waits: dict[str, list[Edge]] = {}
     remaining = set(est)
     while remaining:
         # decide the fetch that will be smallest given the cuts already decided; it may only
         # wait for fetches decided before it, so the waits never form a cycle
-        options = {name: _choose(name, edges, est, base, reduced) for name in remaining}
+        options = {name: _choose(name, edges, est, base, reduced, cost) for name in remaining}
         name = min(remaining, key=lambda n: (options[n][1], n))
         chosen, size = options[name]
         if chosen:
@@ -218,19 +249,25 @@ def plan_reductions(fetches: Sequence[SourceFetch], residual_sql: str,
 
 
 def _choose(name: str, edges: list[Edge], est: dict[str, float], base: dict[str, float],
-            reduced: dict[str, float]) -> tuple[list[Edge], float]:
+            reduced: dict[str, float], cost: Callable[[str, float], float]) -> tuple[list[Edge], float]:
     """The decided reducers worth waiting for, and the estimate of ``name`` after their cuts."""
+    whole = cost(name, est[name]) or float("inf")
     chosen = [
         e for e in edges
         if e.target == name and e.reducer in reduced
         and reduced[e.reducer] <= REDUCER_MAX_ROWS and reduced[e.reducer] * 2 <= est[name]
         and (est[name] >= MIN_TARGET_ROWS or reduced[e.reducer] <= TINY_REDUCER_ROWS)
         and reduced[e.reducer] <= base[e.reducer] * SELECTIVE  # a whole table's keys cut nothing
+        and cost(e.reducer, reduced[e.reducer]) < whole  # not worth waiting for a longer fetch
     ]
     if not chosen:
         return [], est[name]
     factor = min(min(1.0, reduced[e.reducer] / max(base[e.reducer], 1.0)) for e in chosen)
-    return chosen, max(1.0, est[name] * factor)
+    size = max(1.0, est[name] * factor)
+    waited = max(cost(e.reducer, reduced[e.reducer]) for e in chosen)
+    if waited + cost(name, size) >= whole * WAIT_BONUS:
+        return [], est[name]
+    return chosen, size
 
 
 # -- building the reduced SQL --------------------------------------------------------------------
