@@ -10,6 +10,12 @@ from pydantic import ConfigDict, Field
 
 from .models import FederatedQuery, FlowQuery, Id, Input, Member, Name, Output, SqlQuery, Tag, Text
 
+
+class JSONText(bytes):
+    """An answer already serialized as UTF-8 JSON (a cached listing or document): front
+    doors send these bytes as they are instead of serializing again."""
+
+
 # -- datasets, runs, recents, audit --------------------------------------------------------
 DatasetQueryIn = Annotated[SqlQuery | FederatedQuery | FlowQuery, Field(discriminator="kind")]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from typing import NamedTuple
 
 from ..errors import Forbidden, NotFound, UsageError
 from ..store.workspace_records import DashboardQuery, DashboardRec
 from .access import Authorizer, Grant, Scope
-from .api_models import DashboardFilter, SearchFilter
+from .api_models import DashboardFilter, JSONText, SearchFilter
 from .events import EventBus, make_event
 from .models import (
     CloneIn,
@@ -50,6 +51,25 @@ DOC_CACHE_MAX_BYTES = 64 * 1024
 _WIDGET_FIELDS = ("kind", "title", "query", "spec", "options", "position")
 
 
+class _Listing(NamedTuple):
+    """A cached dashboard listing: the store's stamp it is valid for, ``(id, private, owner)``
+    per row (what each caller may see is decided per call) and each row serialized."""
+
+    stamp: tuple
+    keys: list[tuple[int, bool, str]]
+    items: list[bytes]
+    body: JSONText  # ``{"items": [...]}`` of all rows
+
+
+def _items_json(items: list[bytes]) -> JSONText:
+    """``json.dumps({"items": [...]})`` from rows serialized one by one (same bytes)."""
+    return JSONText(b'{"items": [' + b", ".join(items) + b"]}")
+
+
+def _dumps(data) -> bytes:
+    return json.dumps(data, default=str).encode()
+
+
 def dashboard_out(rec: DashboardRec, level: Level) -> DashboardOut:
     doc = rec.document or {}
     return DashboardOut.model_validate({**{k: getattr(rec, k) for k in DashboardSummary.model_fields},
@@ -81,9 +101,9 @@ class Dashboards:
     def __init__(self, repo, authz: Authorizer, events: EventBus, queries: QueryChecker, workspaces) -> None:
         self.repo, self.authz, self.events, self.queries = repo, authz, events, queries
         self.workspaces = workspaces
-        self._list_cache: OrderedDict[DashboardQuery, tuple] = OrderedDict()
+        self._list_cache: OrderedDict[DashboardQuery, _Listing] = OrderedDict()
         self._list_lock = threading.Lock()
-        self._doc_cache: OrderedDict[tuple[int, int], dict] = OrderedDict()
+        self._doc_cache: OrderedDict[tuple[int, int, int | None], bytes] = OrderedDict()
 
     def _publish(self, kind: str, g: Grant, rec: DashboardRec | None = None, **fields) -> None:
         dash = rec or g.dashboard
@@ -105,34 +125,38 @@ class Dashboards:
 
     # -- listing, creating, reading -----------------------------------------------------------
     def list(self, g: Grant, f: DashboardFilter) -> list[dict]:
-        """Dashboards of the grant's workspace that the caller can see, as JSON-ready dicts.
+        """Dashboards of the grant's workspace that the caller can see, as JSON-ready dicts."""
+        return json.loads(self.list_json(g, f))["items"]
 
-        The unfiltered listing is cached per workspace and filter, keyed by the store's
-        change stamp (read on every call, so saves from other processes are seen at once);
-        what each caller may see is decided per call.
+    def list_json(self, g: Grant, f: DashboardFilter) -> JSONText:
+        """:meth:`list` as the serialized answer ``{"items": [...]}``.
+
+        The unfiltered listing is cached per workspace and filter, serialized, keyed by the
+        store's change stamp (read on every call, so saves from other processes are seen at
+        once); what each caller may see is decided per call, from the grant and the
+        caller's dashboard grants.
         """
         query = DashboardQuery(workspace_ids=(g.workspace.id,), q=f.q, tag=f.tag, folder_id=f.folder_id,
                                owner=f.owner, limit=f.limit, offset=f.offset)
         stamp = self.repo.dashboards_stamp(g.workspace.id)
         with self._list_lock:
             hit = self._list_cache.get(query)
-        if hit is None or hit[0] != stamp:
+        if hit is None or hit.stamp != stamp:
             recs = self.repo.dashboards(query)
-            hit = (stamp, [(d.id, d.private, d.owner) for d in recs],
-                   [DashboardSummary.model_validate(d).model_dump(mode="json") for d in recs])
+            items = [_dumps(DashboardSummary.model_validate(d).model_dump(mode="json")) for d in recs]
+            hit = _Listing(stamp, [(d.id, d.private, d.owner) for d in recs], items, _items_json(items))
             with self._list_lock:
                 self._list_cache[query] = hit
                 self._list_cache.move_to_end(query)
                 while len(self._list_cache) > LIST_CACHE_ENTRIES:
                     self._list_cache.popitem(last=False)
-        _, keys, dumped = hit
         who = g.principal
-        hidden = [did for did, private, owner in keys if private and owner != who.name]
+        hidden = [did for did, private, owner in hit.keys if private and owner != who.name]
         if not hidden or g.role == Role.admin:
-            return list(dumped)
+            return hit.body
         granted = self.repo.matching_grants(who.name, sorted(who.groups), hidden)
         gone = set(hidden) - set(granted)
-        return [d for (did, _, _), d in zip(keys, dumped, strict=True) if did not in gone]
+        return _items_json([item for (did, _, _), item in zip(hit.keys, hit.items, strict=True) if did not in gone])
 
     def create(self, g: Grant, body: DashboardCreate) -> DashboardOut:
         """A new dashboard owned by the caller, from ``body.template`` plus ``body.widgets``."""
@@ -153,23 +177,29 @@ class Dashboards:
         return dashboard_out(rec, Level.admin)
 
     def get(self, g: Grant) -> dict:
-        """The dashboard as JSON-ready data; also records it as recently viewed by the caller.
+        """The dashboard as JSON-ready data; also records it as recently viewed by the caller."""
+        return json.loads(self.get_json(g))
 
-        A version never changes once saved, so its serialized form is cached by
-        ``(id, version)``; only the caller's ``access`` is added per call.
+    def get_json(self, g: Grant) -> JSONText:
+        """:meth:`get` serialized.
+
+        A version never changes once saved, so its serialized form (without the caller's
+        ``access``) is cached by ``(id, version, folder_id)`` (deleting a folder moves its
+        dashboards up without a new version); the caller's ``access`` is added per call.
         """
         self.repo.touch_recent(g.actor, g.dashboard.id, g.dashboard.workspace_id)
-        key = (g.dashboard.id, g.dashboard.version)
+        key = (g.dashboard.id, g.dashboard.version, g.dashboard.folder_id)  # deleting a folder moves it up
         with self._list_lock:
-            dumped = self._doc_cache.get(key)
-        if dumped is None:
+            head = self._doc_cache.get(key)
+        if head is None:
             dumped = dashboard_out(g.dashboard, g.level).model_dump(mode="json", exclude={"access"})
-            if len(json.dumps(dumped)) <= DOC_CACHE_MAX_BYTES:  # big documents are not worth the memory
+            head = _dumps(dumped)[:-1]  # without the closing brace: ``"access"`` goes last
+            if len(head) <= DOC_CACHE_MAX_BYTES:  # big documents are not worth the memory
                 with self._list_lock:
-                    self._doc_cache[key] = dumped
+                    self._doc_cache[key] = head
                     while len(self._doc_cache) > DOC_CACHE_ENTRIES:
                         self._doc_cache.popitem(last=False)
-        return {**dumped, "access": g.level.value}
+        return JSONText(head + b', "access": "' + g.level.value.encode() + b'"}')
 
     # -- saving --------------------------------------------------------------------------
     def update(self, g: Grant, body: DashboardUpdate) -> DashboardOut:

@@ -4,7 +4,7 @@ is hit on every call, and run on a plain connection (no ORM session)."""
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, true, union_all
 
 from . import models as m
 from . import workspace_models as wm
@@ -34,16 +34,29 @@ WORKSPACE_ACCESS = (
 WORKSPACE_ROLES = select(M.c.kind, M.c.name, M.c.role).where(M.c.workspace_id == bindparam("ws"),
                                                              principal_matches(M.c.kind, M.c.name))
 ALL_ROLES = select(M.c.workspace_id, M.c.kind, M.c.name, M.c.role).where(principal_matches(M.c.kind, M.c.name))
-DASHBOARD_CONTEXT = (
-    select(D, W.c.name.label("ws_name"), W.c.theme.label("ws_theme"), W.c.created_at.label("ws_created_at"),
-           W.c.created_by.label("ws_created_by"))
-    .join(W, W.c.id == D.c.workspace_id).where(D.c.id == bindparam("id"))
-)
-DASHBOARD_CONTEXT_LIGHT = (
-    select(*SUMMARY_COLUMNS, W.c.name.label("ws_name"), W.c.theme.label("ws_theme"),
-           W.c.created_at.label("ws_created_at"), W.c.created_by.label("ws_created_by"))
-    .join(W, W.c.id == D.c.workspace_id).where(D.c.id == bindparam("id"))
-)
+WS_COLUMNS = [W.c.name.label("ws_name"), W.c.theme.label("ws_theme"), W.c.created_at.label("ws_created_at"),
+              W.c.created_by.label("ws_created_by")]
+# The caller's memberships in the dashboard's workspace ("m") and grants on the dashboard ("g").
+ACCESS_ROWS = union_all(
+    select(literal_column("'m'").label("a_src"), M.c.kind.label("a_kind"), M.c.name.label("a_name"),
+           M.c.role.label("a_level"))
+    .where(M.c.workspace_id == select(D.c.workspace_id).where(D.c.id == bindparam("id")).scalar_subquery(),
+           principal_matches(M.c.kind, M.c.name)),
+    select(literal_column("'g'"), P.c.kind, P.c.name, P.c.level)
+    .where(P.c.dashboard_id == bindparam("id"), principal_matches(P.c.kind, P.c.name)),
+).subquery("access_rows")
+
+
+def _with_access(columns) -> object:
+    """The dashboard, its workspace and the caller's memberships and grants in one round trip
+    (one row per membership or grant, or one row with NULL ``a_*`` columns)."""
+    return (select(*columns, *WS_COLUMNS, *ACCESS_ROWS.c)
+            .select_from(D.join(W, W.c.id == D.c.workspace_id).outerjoin(ACCESS_ROWS, true()))
+            .where(D.c.id == bindparam("id")))
+
+
+DASHBOARD_ACCESS = _with_access([D])
+DASHBOARD_ACCESS_LIGHT = _with_access(SUMMARY_COLUMNS)
 F = wm.Folder.__table__
 # Changes whenever anything a dashboard listing shows can have changed: saves bump versions,
 # creates and deletes move the count and max id, deleting a folder re-parents its dashboards.
@@ -51,8 +64,6 @@ DASHBOARDS_STAMP = select(
     func.count(D.c.id), func.max(D.c.id), func.coalesce(func.sum(D.c.version), 0),
     select(func.count(F.c.id)).where(F.c.workspace_id == bindparam("ws")).scalar_subquery(),
 ).where(D.c.workspace_id == bindparam("ws"))
-DASHBOARD_GRANTS = select(P.c.kind, P.c.name, P.c.level).where(P.c.dashboard_id == bindparam("id"),
-                                                               principal_matches(P.c.kind, P.c.name))
 
 
 def workspace_rec(row) -> WorkspaceRec:

@@ -112,14 +112,14 @@ class DashboardStoreMixin:
         params = {"id": dashboard_id, "user": user, "groups": list(groups)}
 
         def go(c):
-            row = c.execute(aq.DASHBOARD_CONTEXT if with_document else aq.DASHBOARD_CONTEXT_LIGHT, params).first()
-            if row is None:
+            rows = c.execute(aq.DASHBOARD_ACCESS if with_document else aq.DASHBOARD_ACCESS_LIGHT, params).all()
+            if not rows:
                 return None
-            members = c.execute(aq.WORKSPACE_ROLES, {**params, "ws": row.workspace_id}).all()
-            grants = c.execute(aq.DASHBOARD_GRANTS, params).all()
-            return DashboardContext(dashboard=aq.dashboard_rec(row, with_document),
-                                    workspace=aq.context_workspace(row),
-                                    memberships=[tuple(r) for r in members], grants=[tuple(r) for r in grants])
+            access = [(r.a_src, (r.a_kind, r.a_name, r.a_level)) for r in rows if r.a_src is not None]
+            return DashboardContext(dashboard=aq.dashboard_rec(rows[0], with_document),
+                                    workspace=aq.context_workspace(rows[0]),
+                                    memberships=[a for src, a in access if src == "m"],
+                                    grants=[a for src, a in access if src == "g"])
 
         return self._read(go)
 

@@ -115,6 +115,10 @@ class DataAskHandler(APIHandler):
         self.set_header("Content-Security-Policy", "default-src 'none'")
         self.set_header("Cache-Control", "no-store")
 
+    def compute_etag(self) -> None:
+        """No ETag: answers are ``no-store``, so hashing every body would be wasted work."""
+        return None
+
     @property
     def principal(self) -> Principal:
         """The caller as a DataAsk principal (``current_user``; see :mod:`.identity`)."""
@@ -156,9 +160,10 @@ class DataAskHandler(APIHandler):
         return data
 
     def send_json(self, obj, status: int = 200) -> None:
+        """Send ``obj`` as JSON; bytes (a core call's :class:`JSONText`) are already JSON."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(obj, default=str))
+        self.finish(obj if isinstance(obj, bytes) else json.dumps(obj, default=str))
 
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

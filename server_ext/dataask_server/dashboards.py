@@ -35,7 +35,7 @@ class DashboardsHandler(Handler):
     @endpoint(Scope.workspace, Role.viewer, key="ws", query=DashboardFilter, returns=list[DashboardSummary],
               summary="Dashboards of a workspace; filter by name (q), tag, folder_id, owner")
     def get(self, grant, ws, query):
-        return self.api.dashboards.list(grant, query)
+        return self.api.dashboards.list_json(grant, query)
 
     @web.authenticated
     @authorized
@@ -50,7 +50,7 @@ class DashboardHandler(Handler):
     @authorized
     @endpoint(Scope.dashboard, Role.viewer, **D, returns=DashboardOut, summary="A dashboard with its widgets")
     def get(self, grant, dashboard):
-        return self.api.dashboards.get(grant)
+        return self.api.dashboards.get_json(grant)
 
     @web.authenticated
     @authorized
