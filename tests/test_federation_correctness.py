@@ -68,6 +68,13 @@ QUERIES = [
     ("exists_over_two_sources_stays",
      "SELECT o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id "
      "WHERE EXISTS (SELECT 1 FROM sales.orders o2 WHERE o2.customer_id = c.id AND o2.id < o.id)", False),
+    ("shared_scan_correlated_avg",
+     "SELECT c.name, o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id "
+     "WHERE c.region = 'North' AND o.amount > (SELECT avg(o2.amount) FROM sales.orders o2 "
+     "WHERE o2.customer_id = o.customer_id)", False),
+    ("shared_scan_cut_for_one_alias_only",
+     "SELECT o.id FROM sales.orders o JOIN crm.customers c ON c.id = o.customer_id WHERE c.region = 'North' "
+     "UNION ALL SELECT o2.id FROM sales.orders o2", False),
     ("in_subquery_other_source",
      "SELECT name FROM crm.customers c WHERE c.id IN (SELECT customer_id FROM sales.orders WHERE status = 'open')",
      False),

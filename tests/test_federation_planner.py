@@ -334,8 +334,27 @@ def test_sqlite_gets_no_correlated_subqueries(planner, sources):
         "(SELECT avg(c2.c_acctbal) FROM lite.customer c2 WHERE c2.c_nationkey = c.c_nationkey)",
         sources,
     )
-    assert not plan.passthrough and [f.kind for f in plan.fetches] == ["table", "table"]
+    # c and c2 read the same table with the same (no) filters: one fetch serves both aliases
+    assert not plan.passthrough and [f.kind for f in plan.fetches] == ["table"]
+    assert set(plan.fetches[0].columns) == {"c_name", "c_acctbal", "c_nationkey"}
+    assert plan.residual_sql.count(plan.fetches[0].name) == 2
     assert any("nested loops" in n for n in plan.notes)
+
+
+def test_aliases_with_different_filters_get_their_own_fetch(planner, sources):
+    plan = planner.plan(
+        "SELECT a.c_name, b.c_name FROM lite.customer a JOIN lite.customer b ON a.c_nationkey = b.c_nationkey "
+        "JOIN pg.orders o ON o.o_custkey = a.c_custkey WHERE a.c_acctbal > 0 AND b.c_acctbal < 0",
+        sources,
+    )
+    lite = [f for f in plan.fetches if f.source == "lite"]
+    assert len(lite) == 1 and lite[0].kind == "join"  # same source: joined there
+    self_join = planner.plan(
+        "SELECT x.c_name FROM lite.customer x, lite.customer y, pg.orders o WHERE o.o_custkey = x.c_custkey "
+        "AND o.o_custkey = y.c_nationkey AND x.c_acctbal > 0",
+        sources,
+    )
+    assert len([f for f in self_join.fetches if f.source == "lite"]) == 2  # x is filtered, y is not
 
 
 def test_only_used_columns_fetched(planner, sources):

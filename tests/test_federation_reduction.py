@@ -67,6 +67,16 @@ def test_in_subquery_cuts_the_outer_table_but_not_in_does_not():
     assert edges_of('SELECT * FROM __f0_a AS a WHERE a.k NOT IN (SELECT b.id FROM __f1_b AS b)') == set()
 
 
+def test_a_fetch_read_under_two_aliases_is_cut_only_by_what_cuts_both():
+    both = ('SELECT * FROM __f0_a AS a JOIN __f1_b AS b ON a.k = b.id WHERE a.x > '
+            '(SELECT avg(a2.x) FROM __f0_a AS a2 WHERE a2.k = b.id)')
+    assert ("__f0_a", "k", "__f1_b", "id") in edges_of(both)
+    one = ('SELECT a.k FROM __f0_a AS a JOIN __f1_b AS b ON a.k = b.id '
+           'UNION ALL SELECT a2.k FROM __f0_a AS a2')
+    assert ("__f0_a", "k", "__f1_b", "id") not in edges_of(one)  # a2 needs every row
+    assert ("__f1_b", "id", "__f0_a", "k") in edges_of(one)
+
+
 def test_or_and_non_equality_conditions_cut_nothing():
     assert edges_of('SELECT * FROM __f0_a AS a, __f1_b AS b WHERE a.k = b.id OR a.id = 1') == set()
     assert edges_of('SELECT * FROM __f0_a AS a JOIN __f1_b AS b ON a.k < b.id') == set()

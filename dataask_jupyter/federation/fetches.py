@@ -49,16 +49,27 @@ def render_query(node: exp.Expression, dialect: str, refs: dict[str, TableRef],
 def finish_fetches(query: exp.Expression, walker: Walker, refs: dict[str, TableRef],
                    alias_virtual: dict[str, str], dialect_of: dict[str, str], oracle: SchemaOracle,
                    guard: Guard) -> list[SourceFetch]:
-    """Turn remaining source tables into fetches, prune columns, render SQL, rewrite residual."""
+    """Turn remaining source tables into fetches, prune columns, render SQL, rewrite residual.
+
+    Several aliases of one table with the same filters (a self-join, a correlated subquery
+    over the outer table: TPC-H Q17) share one fetch with the union of their columns.
+    """
+    same: dict[tuple[str, str], Pending] = {}
     for table in list(query.find_all(exp.Table)):
         if table.name in refs and table.alias in alias_virtual:
             ref = refs[table.name]
+            filters = walker.filters.get(table.alias, [])
+            key = (table.name, _filter_key(filters, table.alias))
+            if key in same:
+                same[key].shared.append(table.alias)
+                table.set("this", exp.to_identifier(same[key].name))
+                continue
             name = walker.temp_name(ref.source, ref.table.rpartition(".")[2])
-            walker.pending.append(Pending("table", ref.source, name, alias=table.alias,
-                                          members=[(table.alias, "", [])],
-                                          filters=walker.filters.get(table.alias, [])))
+            same[key] = Pending("table", ref.source, name, alias=table.alias, members=[(table.alias, "", [])],
+                                filters=filters)
+            walker.pending.append(same[key])
             table.set("this", exp.to_identifier(name))
-    owner: dict[str, Pending] = {m[0]: p for p in walker.pending for m in p.members}
+    owner: dict[str, Pending] = {a: p for p in walker.pending for a in [*(m[0] for m in p.members), *p.shared]}
     needed: dict[str, set[str]] = {}
     for column in query.find_all(exp.Column):
         if column.table in owner:
@@ -89,6 +100,18 @@ def finish_fetches(query: exp.Expression, walker: Walker, refs: dict[str, TableR
     return fetches
 
 
+def _filter_key(filters: list[exp.Expression], alias: str) -> str:
+    """The filters as text with the table's alias left out, to compare two aliases' fetches."""
+    parts = []
+    for cond in filters:
+        copy = cond.copy()
+        for column in copy.find_all(exp.Column):
+            if column.table == alias:
+                column.set("table", exp.to_identifier("__self"))
+        parts.append(copy.sql("duckdb"))
+    return " AND ".join(sorted(parts))
+
+
 def _member_sql(p: Pending, refs, alias_virtual, needed, dialect):
     """SQL for a one-table or same-source-join fetch with only the needed columns."""
     projections: list[exp.Expression] = []
@@ -98,7 +121,7 @@ def _member_sql(p: Pending, refs, alias_virtual, needed, dialect):
     for alias, _, _ in p.members:
         ref = refs[alias_virtual[alias]]
         tables.append(ref.qualified)
-        want = needed.get(alias, set())
+        want = set().union(needed.get(alias, set()), *(needed.get(a, set()) for a in p.shared))
         seen: set[str] = set()
         for col, source_type in ref.columns:
             low = col.lower()

@@ -50,6 +50,8 @@ class Pending:
     columns: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     char_columns: list[str] = field(default_factory=list)
+    # table: other aliases of the same table with the same filters, served by this one fetch
+    shared: list[str] = field(default_factory=list)
 
 
 def _simple_join(join: exp.Join) -> bool:

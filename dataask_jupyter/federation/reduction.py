@@ -101,7 +101,7 @@ def find_edges(residual_sql: str, fetches: Sequence[SourceFetch]) -> list[Edge]:
     for table in tree.find_all(exp.Table):
         if table.name in names:
             every_alias[table.alias_or_name] = table.name
-    edges: list[Edge] = []
+    edges: list[tuple[str, Edge]] = []  # (alias of the target it was found for, edge)
     for select in tree.find_all(exp.Select):
         local = _from_aliases(select, names)
         if not local:
@@ -121,23 +121,31 @@ def find_edges(residual_sql: str, fetches: Sequence[SourceFetch]) -> list[Edge]:
                     candidates.append((cond, targets))
         for cond, targets in candidates:
             edges.extend(_edges_from(cond, targets, local, every_alias))
+    # a fetch read under several aliases (shared scan) may be cut only by what cuts them all
+    readers: dict[str, set[str]] = {}
+    for alias, fetch in every_alias.items():
+        readers.setdefault(fetch, set()).add(alias)
+    found: dict[tuple[str, str, str, str], set[str]] = {}
     unique: dict[tuple[str, str, str, str], Edge] = {}
-    for e in edges:
+    for alias, e in edges:
         if e.target != e.reducer:
-            unique.setdefault((e.target, e.column, e.reducer, e.reducer_column), e)
-    return list(unique.values())
+            key = (e.target, e.column, e.reducer, e.reducer_column)
+            found.setdefault(key, set()).add(alias)
+            unique.setdefault(key, e)
+    return [e for key, e in unique.items() if found[key] >= readers.get(e.target, set())]
 
 
-def _edges_from(cond, targets, local, every_alias) -> list[Edge]:
+def _edges_from(cond, targets, local, every_alias) -> list[tuple[str, Edge]]:
     local_fetch = {a: f for a, (f, _) in local.items() if a in targets}
     if isinstance(cond, exp.EQ):
         out = []
         for left, right in ((cond.this, cond.expression), (cond.expression, cond.this)):
             target, reducer = _column_of(left, local_fetch), _column_of(right, every_alias)
             if target and reducer:
-                out.append(Edge(target[0], target[1], reducer[0], reducer[1]))
+                out.append((left.table, Edge(target[0], target[1], reducer[0], reducer[1])))
         return out
     if isinstance(cond, exp.In) and cond.args.get("query") is not None:
+        alias = cond.this.table if isinstance(cond.this, exp.Column) else ""
         target = _column_of(cond.this, local_fetch)
         sub = cond.args["query"]
         sub = sub.this if isinstance(sub, exp.Subquery) else sub
@@ -148,10 +156,10 @@ def _edges_from(cond, targets, local, every_alias) -> list[Edge]:
         projection = projection.this if isinstance(projection, exp.Alias) else projection
         if isinstance(projection, exp.Star) and len(inner) == 1 and not sub.args.get("joins"):
             fetch = next(iter(inner.values()))[0]
-            return [Edge(target[0], target[1], fetch, "*")]
+            return [(alias, Edge(target[0], target[1], fetch, "*"))]
         reducer = _column_of(projection, {a: f for a, (f, _) in inner.items()})
         if reducer:
-            return [Edge(target[0], target[1], reducer[0], reducer[1])]
+            return [(alias, Edge(target[0], target[1], reducer[0], reducer[1]))]
     return []
 
 
