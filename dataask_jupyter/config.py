@@ -70,6 +70,7 @@ class Settings:
     connect_timeout: float = 10.0
     actor: str = field(default_factory=lambda: os.environ.get("USER") or "local")
     redis_url: str | None = None
+    redis_prefix: str | None = None  # namespace of the live-events channel (default: from the store)
     llm_model: str | None = None
 
     @classmethod
@@ -89,6 +90,7 @@ class Settings:
             query_timeout=_float_env("DATAASK_QUERY_TIMEOUT", 30.0),
             connect_timeout=_float_env("DATAASK_CONNECT_TIMEOUT", 10.0),
             redis_url=os.environ.get("DATAASK_REDIS_URL") or None,
+            redis_prefix=os.environ.get("DATAASK_REDIS_PREFIX", "").strip() or None,
             llm_model=os.environ.get("DATAASK_LLM_MODEL") or None,
         )
         settings = replace(settings, **overrides)

@@ -2,8 +2,8 @@
 changed, ...), published after the change committed.
 
 :class:`EventBus` is in-process: the server extension's WebSocket subscribes per
-workspace. A team deployment with several server processes would bridge it over Redis
-pub/sub; the publish/subscribe surface stays the same.
+workspace. With ``DATAASK_REDIS_URL`` set, :class:`~.redis_events.RedisEventBus` bridges it
+over Redis pub/sub between processes, with the same publish/subscribe surface.
 """
 
 from __future__ import annotations
@@ -66,3 +66,6 @@ class EventBus:
     def subscribers(self, workspace_id: int) -> int:
         with self._lock:
             return len(self._listeners.get(workspace_id, {}))
+
+    def close(self) -> None:
+        """Release what the bus holds (nothing in-process; see :class:`~.redis_events.RedisEventBus`)."""

@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 
 from dataask_jupyter.core import DataAsk
 from dataask_jupyter.dashboards import DashboardsAPI
+from dataask_jupyter.dashboards.redis_events import event_bus
 
 from . import conversations as c
 from . import dashboards as d
@@ -80,7 +81,9 @@ def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
     service, which holds the store and the key that kernels reach over HTTP.
     """
     dataask = dataask or DataAsk.local()
-    api = DashboardsAPI.from_dataask(dataask)
+    events = event_bus(dataask.settings)  # over Redis when DATAASK_REDIS_URL is set
+    api = DashboardsAPI.from_dataask(dataask, events)
+    _on_shutdown(serverapp, events.close)
     policy = OwnerPolicy.from_server(serverapp, dataask.settings)
     base = serverapp.web_app.settings["base_url"]
     kwargs = {"dataask": dataask, "api": api, "owner_policy": policy}
@@ -89,4 +92,23 @@ def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
     )
     serverapp.web_app.settings["dataask_api"] = api
     serverapp.log.info("DataAsk API at %s", url_path_join(base, "dataask/api/"))
+    if dataask.settings.redis_url:
+        serverapp.log.info("DataAsk live events shared through Redis (channel %s)", events.channel)
     return dataask
+
+
+def _on_shutdown(serverapp, callback) -> None:
+    """Run ``callback`` when the server shuts its extensions down.
+
+    jupyter_server calls stop hooks on ExtensionApp extensions only; this module-style
+    extension chains its own onto the server's ``cleanup_extensions``.
+    """
+    cleanup = serverapp.cleanup_extensions
+
+    async def cleanup_extensions() -> None:
+        try:
+            callback()
+        finally:
+            await cleanup()
+
+    serverapp.cleanup_extensions = cleanup_extensions
