@@ -19,6 +19,8 @@ held to a stricter allow-list than whole subqueries.
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import ErrorLevel, exp
 from sqlglot.errors import SqlglotError
 
@@ -63,6 +65,7 @@ class NotPushable(Exception):
     """An expression cannot run at the source with DuckDB's semantics."""
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments, asked for every column of every plan
 def duckdb_type(type_name: str, dialect: str) -> str:
     """Map a source type name to a DuckDB type name (``VARCHAR`` when unknown).
 
