@@ -158,8 +158,8 @@ def test_uncorrelated_in_subquery_pushed_whole(planner, sources):
         "(SELECT l_partkey FROM pg.lineitem WHERE l_quantity > 40) AND p.p_type LIKE '%BRASS'",
         sources,
     )
-    assert fetch_of(plan, "pg").sql == (
-        'SELECT "lineitem"."l_partkey" AS "l_partkey" FROM "public"."lineitem" AS "lineitem" '
+    assert fetch_of(plan, "pg").sql == (  # IN needs each value once
+        'SELECT DISTINCT "lineitem"."l_partkey" AS "l_partkey" FROM "public"."lineitem" AS "lineitem" '
         'WHERE "lineitem"."l_quantity" > 40'
     )
     assert fetch_of(plan, "duck").sql == (
@@ -248,8 +248,8 @@ def test_correlated_subquery_evaluated_in_duckdb(planner, sources):
         sources,
     )
     assert fetch_of(plan, "pg").kind == "table"
-    assert fetch_of(plan, "pg").sql == (
-        'SELECT "o"."o_custkey" AS "o_custkey" FROM "public"."orders" AS "o" '
+    assert fetch_of(plan, "pg").sql == (  # only read by EXISTS: each key once is enough
+        'SELECT DISTINCT "o"."o_custkey" AS "o_custkey" FROM "public"."orders" AS "o" '
         "WHERE \"o\".\"o_orderdate\" < CAST('1993-01-01' AS DATE)"
     )
     assert 'WHERE EXISTS(SELECT 1 AS "1" FROM __f1_pg_orders AS "o" WHERE "o"."o_custkey" = "c"."c_custkey")' \
@@ -291,7 +291,24 @@ def test_exists_correlated_with_another_source_or_sqlite_is_planned_as_before(pl
     # SQLite runs correlated subqueries as nested loops: DuckDB does it, with the inner filter pushed
     assert "EXISTS" in lite.residual_sql
     assert [f.sql for f in lite.fetches][1] == (
-        'SELECT "n"."n_nationkey" AS "n_nationkey" FROM "nation" AS "n" WHERE "n"."n_name" = \'FRANCE\'')
+        'SELECT DISTINCT "n"."n_nationkey" AS "n_nationkey" FROM "nation" AS "n" WHERE "n"."n_name" = \'FRANCE\'')
+
+
+def test_distinct_only_for_fetches_read_row_by_row_by_semi_joins(planner, sources):
+    counted = planner.plan(
+        "SELECT c.c_name FROM lite.customer c WHERE c.c_custkey IN (SELECT o.o_custkey FROM pg.orders o) "
+        "AND c.c_acctbal > (SELECT count(*) FROM pg.lineitem l WHERE l.l_orderkey = c.c_custkey)",
+        sources,
+    )
+    orders = next(f for f in counted.fetches if "orders" in f.sql)
+    lineitem = next(f for f in counted.fetches if "lineitem" in f.sql)
+    assert orders.sql.startswith("SELECT DISTINCT")
+    assert not lineitem.sql.startswith("SELECT DISTINCT")  # count(*) needs every row
+    joined = planner.plan(
+        "SELECT c.c_name, o.o_orderkey FROM lite.customer c JOIN pg.orders o ON o.o_custkey = c.c_custkey",
+        sources,
+    )
+    assert not any(f.sql.startswith("SELECT DISTINCT") for f in joined.fetches)
 
 
 def test_limit_without_order_and_windows_stay_in_duckdb(planner, sources):

@@ -11,7 +11,7 @@ from .catalog import TableRef
 from .dialects import duckdb_type, prepare, render
 from .model import SourceFetch
 from .oracle import SchemaOracle
-from .pushdown import Pending, Walker
+from .pushdown import _PER_ROW, Pending, Walker
 
 __all__ = ["finish_fetches", "render_query", "to_source", "whole_table_fetches"]
 
@@ -88,7 +88,8 @@ def finish_fetches(query: exp.Expression, walker: Walker, refs: dict[str, TableR
                     types = {}
             types.update({c: "CHAR" for c in p.char_columns})
         else:
-            p.sql, p.columns, types, tables = _member_sql(p, refs, alias_virtual, needed, dialect)
+            distinct = _semi_only(query, [*(m[0] for m in p.members), *p.shared])
+            p.sql, p.columns, types, tables = _member_sql(p, refs, alias_virtual, needed, dialect, distinct)
         guard(p.sql, dialect)
         fetches.append(SourceFetch(source=p.source, sql=p.sql, name=p.name, columns=tuple(p.columns),
                                    dialect=dialect, kind=p.kind, tables=tuple(tables), column_types=types))
@@ -112,7 +113,28 @@ def _filter_key(filters: list[exp.Expression], alias: str) -> str:
     return " AND ".join(sorted(parts))
 
 
-def _member_sql(p: Pending, refs, alias_virtual, needed, dialect):
+def _semi_only(query: exp.Expression, aliases: list[str]) -> bool:
+    """Whether every alias is read only by ``EXISTS (...)`` / ``IN (SELECT ...)`` subqueries that
+    look at rows one by one: then duplicate rows change nothing and the fetch can be DISTINCT
+    (TPC-H Q22's ``NOT EXISTS`` over orders needs each customer key once, not 15 times)."""
+    found = 0
+    for table in query.find_all(exp.Table):
+        if table.alias not in aliases:
+            continue
+        found += 1
+        select = table.find_ancestor(exp.Select)
+        parent = select.parent if select is not None else None
+        if isinstance(parent, exp.Subquery):
+            parent = parent.parent
+        semi = isinstance(parent, exp.Exists) or (isinstance(parent, exp.In) and parent.args.get("query") is not None)
+        if not semi or any(select.find(kind) for kind in _PER_ROW) or select.args.get("joins"):
+            return False
+        if any(sub is not select for sub in select.find_all(exp.Select)):
+            return False
+    return found > 0
+
+
+def _member_sql(p: Pending, refs, alias_virtual, needed, dialect, distinct: bool = False):
     """SQL for a one-table or same-source-join fetch with only the needed columns."""
     projections: list[exp.Expression] = []
     columns: list[str] = []
@@ -144,6 +166,8 @@ def _member_sql(p: Pending, refs, alias_virtual, needed, dialect):
                                       side=side or None))
     if p.filters:
         select = select.where(exp.and_(*p.filters))
+    if distinct:
+        select = select.distinct()
     to_source(select, refs, alias_virtual)
     return render(select, dialect), columns, types, tables
 
