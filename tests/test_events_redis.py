@@ -262,6 +262,30 @@ async def test_the_server_uses_the_redis_bus_and_stops_it_on_shutdown(redis_env,
     assert not listener.is_alive()
 
 
+@pytest.fixture
+def redis_down_env(monkeypatch, dataask_home):
+    monkeypatch.setenv("DATAASK_REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")  # nothing listens there
+
+
+async def test_a_save_succeeds_and_reaches_local_subscribers_with_redis_down(redis_down_env, jp_serverapp,
+                                                                            jp_ws_fetch, as_user):
+    assert isinstance(jp_serverapp.web_app.settings["dataask_api"].events, RedisEventBus)
+    alice = as_user("alice")
+    ws = await alice.ok("POST", "workspaces", {"name": "Down"}, expect=201)
+    dash = await alice.ok("POST", f"workspaces/{ws['id']}/dashboards", {"name": "D"}, expect=201)
+    sock = await jp_ws_fetch("dataask", "api", "events", headers=auth("alice"))
+    sock.write_message(json.dumps({"type": "subscribe", "workspace_id": ws["id"]}))
+    assert json.loads(await asyncio.wait_for(sock.read_message(), 5))["type"] == "subscribed"
+    for version in (1, 2):
+        started = time.monotonic()
+        saved_doc = await alice.ok("PATCH", f"dashboards/{dash['id']}", {"version": version, "name": f"v{version}"})
+        assert saved_doc["version"] == version + 1 and time.monotonic() - started < 3
+        while (event := json.loads(await asyncio.wait_for(sock.read_message(), 5))).get("event") != "dashboard.saved":
+            pass
+        assert event["version"] == version + 1
+    sock.close()
+
+
 # -- two real Jupyter servers -----------------------------------------------------------------
 async def _socket(base: str, token: str, ws_id: int):
     from tornado.httpclient import HTTPRequest
