@@ -498,8 +498,11 @@ class ConnectionManager:
         if rec.family == "duckdb":  # one configuration per file and process: close the read-only one
             self._drop((rec.workspace_id, name))
         try:
-            return open_writable(connector, parsed, check_url(parsed, self.settings, connector.default_port),
-                                 self.settings, password)
+            session = open_writable(connector, parsed, check_url(parsed, self.settings, connector.default_port),
+                                    self.settings, password)
+            # the session adds or drops views: the cached table list is stale once it closes
+            session.on_close.append(lambda: self.schemas.drop(rec.workspace_id, name))
+            return session
         except DataAskError:
             raise
         except Exception as exc:

@@ -70,6 +70,7 @@ class WritableSession:
         self.raw = raw
         self.transactional = transactional
         self.droppable: set[str] = set()  # SQLite: views a DROP VIEW may remove
+        self.on_close: list = []  # callbacks after closing (the manager forgets the cached schema)
 
     def run(self, statements: Sequence[str], *, drops: Sequence[str] = ()) -> None:
         self.droppable.update(d.lower() for d in drops)
@@ -99,6 +100,8 @@ class WritableSession:
             self.raw.close()
         except Exception:  # noqa: BLE001 - closing a broken session must not hide the real error
             pass
+        for callback in self.on_close:
+            callback()
 
     def __enter__(self) -> WritableSession:
         return self
