@@ -35,6 +35,15 @@ QUERIES = [
     "SELECT c.name FROM pg.customers c LEFT JOIN maria.orders o ON o.customer_id = c.id WHERE o.id IS NULL ORDER BY 1",
     "SELECT count(*) AS n FROM maria.orders WHERE customer_id IN (SELECT id FROM pg.customers WHERE segment = 'a')",
     "SELECT c.id, c.name FROM pg.customers c WHERE c.segment = 'b' ORDER BY c.id LIMIT 5",
+    # correlated EXISTS / NOT EXISTS that run at their own source (PostgreSQL, MariaDB)
+    "SELECT c.name, r.name FROM pg.customers c JOIN lite.regions r ON r.id = c.region_id WHERE EXISTS "
+    "(SELECT 1 FROM pg.customers c2 WHERE c2.region_id = c.region_id AND c2.id <> c.id AND c2.segment = 'a') "
+    "ORDER BY 1, 2",
+    "SELECT o.id, c.name FROM maria.orders o JOIN pg.customers c ON c.id = o.customer_id WHERE NOT EXISTS "
+    "(SELECT 1 FROM maria.orders o2 WHERE o2.customer_id = o.customer_id AND o2.amount > o.amount) ORDER BY 1",
+    # a fetch read only by IN (SELECT ...): DISTINCT at the source
+    "SELECT r.name FROM lite.regions r WHERE r.id IN (SELECT c.region_id FROM pg.customers c "
+    "WHERE c.segment = 'b') ORDER BY 1",
 ]
 
 
@@ -114,6 +123,14 @@ def test_semi_join_reduction_on_real_servers(federated_app, sql, cut):
     assert "keys from" in stat.sql
     whole = {"pg": len(CUSTOMERS), "maria": len(ORDERS)}[cut]
     assert 0 < stat.rows < whole / 2
+
+
+def test_exists_runs_at_its_source_on_postgres(federated_app):
+    plan = federated_app.federate(QUERIES[-3], explain=True)
+    pg = [f.sql for f in plan.fetches if f.source == "pg"]
+    assert len(pg) == 1 and "EXISTS(" in pg[0] and "EXISTS" not in plan.residual_sql
+    distinct = federated_app.federate(QUERIES[-1], explain=True)
+    assert any(f.sql.startswith("SELECT DISTINCT") for f in distinct.fetches if f.source == "pg")
 
 
 def test_pushdown_reaches_each_dialect_and_usage_is_counted(federated_app):
