@@ -110,7 +110,7 @@ def _connection_remove(args) -> int:
 @handler("tables")
 def _tables(args) -> int:
     with _app() as app:
-        tables = app.connections.tables(args.name, args.workspace)
+        tables = app.connections.tables(args.name, args.workspace, fresh=True)
     if args.json:
         emit({"connection": args.name, "tables": tables})
     else:

@@ -111,6 +111,13 @@ def test_a_column_added_after_caching_is_found(app, shop):
                      use_cache=False)
 
 
+def test_an_explicit_listing_asks_the_database(app, shop):
+    assert "later" not in app.connections.tables("lite")
+    _sqlite(shop, "CREATE TABLE later (id INTEGER);")
+    assert "later" not in app.connections.tables("lite")  # served from the cache for a minute
+    assert "later" in app.connections.tables("lite", fresh=True)  # %dataask tables / dataask tables
+
+
 def test_saving_a_connection_again_drops_its_cached_schema(app, shop, tmp_path):
     assert "items" in app.connections.tables("lite")
     other = tmp_path / "data" / "other.sqlite"

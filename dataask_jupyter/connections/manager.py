@@ -277,8 +277,11 @@ class ConnectionManager:
     def list(self, workspace: str = DEFAULT_WORKSPACE) -> ConnectionList:
         return ConnectionList(self._info(r, workspace) for r in self.repo.list_connections(self._ws_id(workspace)))
 
-    def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> list[str]:
-        """Tables of ``name`` (reused for a minute; see :meth:`forget_schema`)."""
+    def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE, *, fresh: bool = False) -> list[str]:
+        """Tables of ``name`` (reused for a minute; ``fresh=True``, as an explicit listing
+        does, asks the database and drops the cached columns too)."""
+        if fresh:
+            self.forget_schema(name, workspace)
         return list(self.schemas.get((self._ws_id(workspace, cached=True), name, "tables"), lambda: sorted(
             self._call(name, workspace, lambda e: list(e.opened.backend.list_tables()), kind=None))))
 

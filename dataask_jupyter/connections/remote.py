@@ -164,7 +164,9 @@ class RemoteConnectionManager:
     identity_of = staticmethod(ConnectionManager.identity_of)
 
     # -- schema ----------------------------------------------------------------------------------
-    def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE) -> list[str]:
+    def tables(self, name: str, workspace: str = DEFAULT_WORKSPACE, *, fresh: bool = False) -> list[str]:
+        if fresh:  # an explicit listing (%dataask tables) asks again
+            self.forget_schema(name, workspace)
         return self._cached(("tables", workspace, name), SCHEMA_TTL, lambda: sorted(self.client.call(
             "GET", self._path(name, "tables"), params={"workspace": workspace})["tables"]))
 

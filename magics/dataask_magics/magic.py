@@ -139,7 +139,7 @@ def _tables(magics: DataAskMagics, argv: list[str]):
     p = MagicArgumentParser(prog="%dataask tables")
     p.add_argument("name")
     a = p.parse_args(argv)
-    return TableList(a.name, magics.app.connections.tables(a.name, magics.workspace))
+    return TableList(a.name, magics.app.connections.tables(a.name, magics.workspace, fresh=True))
 
 
 @subcommand("test")
