@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, Dialects
@@ -230,6 +230,28 @@ def assert_read_only(sql: str, dialect: str = DEFAULT_DIALECT) -> exp.Expression
     if not verdict.allowed or tree is None:
         raise UnsafeSQL(verdict.reason or "refused")
     return tree
+
+
+_CACHED_SQL_CHARS = 20_000  # longer statements are checked every time (bounds the cache's memory)
+
+
+@lru_cache(maxsize=1024)
+def _allowed(sql: str, dialect: str) -> bool:
+    assert_read_only(sql, dialect)  # raises UnsafeSQL: a refusal is never cached
+    return True
+
+
+def ensure_read_only(sql: str, dialect: str = DEFAULT_DIALECT) -> None:
+    """:func:`assert_read_only` for callers that only need the verdict.
+
+    A statement allowed once is allowed again without parsing it again (a dashboard refresh,
+    and the federation engine's per-source SQL, check the same text every time); refusals
+    are never remembered.
+    """
+    if len(sql) > _CACHED_SQL_CHARS:
+        assert_read_only(sql, dialect)
+    else:
+        _allowed(sql, dialect)
 
 
 def guard_jsonl(lines: Iterable[str]) -> Iterator[dict]:

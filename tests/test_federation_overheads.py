@@ -198,3 +198,31 @@ def test_planner_plans_in_parallel_threads(app, shop):
         plans = list(pool.map(lambda s: planner.plan(s, sources), sqls))
     assert [p.output_columns for p in plans] == [("id",)] * 12
     assert all(f"> {i}" in " ".join(f.sql for f in p.fetches) for i, p in enumerate(plans))
+
+
+# -- guard verdicts -----------------------------------------------------------------------------------------
+def test_guard_verdicts_are_reused_but_refusals_are_not(app, shop, monkeypatch):
+    import uuid
+
+    from dataask_jupyter import safety
+    from dataask_jupyter.errors import UnsafeSQL
+
+    calls = []
+    real = safety.assert_read_only
+
+    def counting(sql, dialect="duckdb", *a, **kw):
+        calls.append(sql)
+        return real(sql, dialect, *a, **kw)
+
+    monkeypatch.setattr(safety, "assert_read_only", counting)
+    tag = uuid.uuid4().hex  # a statement no other test planned
+    sql = f"SELECT items.id, '{tag}' AS t FROM lite.items JOIN duck.events ON items.id = events.id"
+    first = app.federate(sql, use_cache=False)
+    checked = len(calls)
+    assert checked >= 2  # at least the statement and the residual (fetch SQL may be known already)
+    assert app.federate(sql, use_cache=False).rows() == first.rows()
+    assert len(calls) == checked  # all allowed before: not parsed again
+    for _ in range(2):
+        with pytest.raises(UnsafeSQL):
+            app.federate(f"DELETE FROM lite.items WHERE name = '{tag}'", use_cache=False)
+    assert sum("DELETE" in c for c in calls) == 2  # a refusal is checked every time

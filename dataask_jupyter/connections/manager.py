@@ -345,9 +345,9 @@ class ConnectionManager:
         rec = self.record(name, workspace)
         connector = connector_for(rec.family)
         if check:
-            from ..safety import assert_read_only
+            from ..safety import ensure_read_only
 
-            assert_read_only(sql, dialect=connector.dialect)
+            ensure_read_only(sql, dialect=connector.dialect)
         cap = self.settings.max_rows if max_rows is None else max_rows
         if not internal:
             cap = min(cap, self.settings.max_rows)

@@ -47,9 +47,9 @@ Guard = Callable[[str, str], object]
 
 
 def _default_guard(sql: str, dialect: str) -> object:
-    from ..safety import assert_read_only  # imported late: written alongside this package
+    from ..safety import ensure_read_only  # imported late: written alongside this package
 
-    return assert_read_only(sql, dialect)
+    return ensure_read_only(sql, dialect)
 
 
 def _parse(sql: str) -> exp.Expression:
