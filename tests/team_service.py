@@ -48,6 +48,7 @@ class HubService:
     data_dir: Path
     urls: dict[str, str]
     ws_id: int = 0
+    pid: int = 0  # the service's process
     bodies: list[bytes] = field(default_factory=list)  # every answer the tests' own calls got
 
     @property
@@ -104,7 +105,8 @@ def hub_service(tmp: Path):
     urls = build_demo(data_dir, include_vega=False)
     env = _service_env(tmp, key, data_dir)
     with running_lab(tmp, env) as lab:
-        svc = HubService(base=lab["base"], home=Path(env["DATAASK_HOME"]), key=key, data_dir=data_dir, urls=urls)
+        svc = HubService(base=lab["base"], home=Path(env["DATAASK_HOME"]), key=key, data_dir=data_dir, urls=urls,
+                         pid=lab["pid"])
         svc.ws_id = svc.ok("alice", "POST", "workspaces", {"name": WORKSPACE}, expect=201)["id"]
         for name, role in MEMBERS.items():
             svc.ok("alice", "POST", f"workspaces/{svc.ws_id}/members", {"name": name, "role": role}, expect=201)

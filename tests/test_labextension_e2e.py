@@ -176,7 +176,7 @@ def running_lab(tmp: Path, env: dict[str, str]):
             if time.monotonic() > deadline:
                 pytest.fail(f"jupyter lab did not answer in {STARTUP_TIMEOUT} s:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.3)
-        yield {"base": base, "token": token, "tmp": tmp, "log": log_path}
+        yield {"base": base, "token": token, "tmp": tmp, "log": log_path, "pid": proc.pid}
     finally:
         proc.terminate()
         try:

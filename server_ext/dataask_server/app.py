@@ -7,11 +7,15 @@ named groups without nested parentheses (the OpenAPI generator relies on that).
 
 from __future__ import annotations
 
+import os
+
 from jupyter_server.utils import url_path_join
 
+from dataask_jupyter.config import Settings
 from dataask_jupyter.core import DataAsk
 from dataask_jupyter.dashboards import DashboardsAPI
 from dataask_jupyter.dashboards.redis_events import event_bus
+from dataask_jupyter.hub_client import REMOTE_ENV, hub_client
 
 from . import conversations as c
 from . import dashboards as d
@@ -22,6 +26,7 @@ from . import workspaces as ws
 from .ask import AskHandler
 from .connections import ConnectionHandler, ConnectionsHandler, ConnectionTestHandler
 from .events import EventsHandler
+from .forward import ForwardEventsHandler, ForwardHandler, Target, compile_routes
 from .identity import OwnerPolicy
 
 API = "/dataask/api"
@@ -72,15 +77,27 @@ ROUTES = [
     (f"{API}/openapi.json", misc.OpenAPIHandler),
 ]
 WEBSOCKETS = [(f"{API}/events", EventsHandler)]
+#: a team-mode user server's routes: the events WebSocket bridged, everything else forwarded
+FORWARD_ROUTES = [(f"{API}/events", ForwardEventsHandler), (rf"{API}/(?P<path>.*)", ForwardHandler)]
 
 
-def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
+def forwarding(settings) -> bool:
+    """A team-mode user server: ``DATAASK_API_URL`` set and no store of its own (not the service)."""
+    return settings.team and not settings.store_url and bool(os.environ.get(REMOTE_ENV, "").strip())
+
+
+def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk | None:
     """Register the routes; one :class:`DataAsk` and one :class:`DashboardsAPI` per server process.
 
-    The extension opens the store itself (:meth:`DataAsk.local`): in team mode it is the Hub
-    service, which holds the store and the key that kernels reach over HTTP.
+    The extension opens the store itself (:meth:`DataAsk.local`): in personal mode, and in team
+    mode when it is the Hub service, which holds the store and the key that kernels reach over
+    HTTP. A team-mode user server (:func:`forwarding`) opens nothing and forwards every
+    ``/dataask/api/`` request to the service (:mod:`.forward`); it returns ``None``.
     """
-    dataask = dataask or DataAsk.local()
+    settings = dataask.settings if dataask is not None else Settings.from_env()
+    if dataask is None and forwarding(settings):
+        return _load_forwarding(serverapp, settings)
+    dataask = dataask or DataAsk.local(settings)
     events = event_bus(dataask.settings)  # over Redis when DATAASK_REDIS_URL is set
     api = DashboardsAPI.from_dataask(dataask, events)
     _on_shutdown(serverapp, events.close)
@@ -95,6 +112,18 @@ def load_extension(serverapp, dataask: DataAsk | None = None) -> DataAsk:
     if dataask.settings.redis_url:
         serverapp.log.info("DataAsk live events shared through Redis (channel %s)", events.channel)
     return dataask
+
+
+def _load_forwarding(serverapp, settings) -> None:
+    client = hub_client("A team-mode user server forwards DataAsk to the Hub service.", action="request")
+    policy = OwnerPolicy.from_server(serverapp, settings)
+    target = Target(client.base, client.token, policy.owner, policy.single_user)
+    base = serverapp.web_app.settings["base_url"]
+    kwargs = {"target": target, "routes": compile_routes(ROUTES)}
+    handlers = [(url_path_join(base, pattern), handler, kwargs) for pattern, handler in FORWARD_ROUTES]
+    serverapp.web_app.add_handlers(".*$", handlers)
+    serverapp.log.info("DataAsk API at %s, forwarded to the DataAsk Hub service (team mode)",
+                       url_path_join(base, "dataask/api/"))
 
 
 def _on_shutdown(serverapp, callback) -> None:
