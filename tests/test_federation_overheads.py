@@ -226,3 +226,44 @@ def test_guard_verdicts_are_reused_but_refusals_are_not(app, shop, monkeypatch):
         with pytest.raises(UnsafeSQL):
             app.federate(f"DELETE FROM lite.items WHERE name = '{tag}'", use_cache=False)
     assert sum("DELETE" in c for c in calls) == 2  # a refusal is checked every time
+
+
+# -- DB-API rows to Arrow -----------------------------------------------------------------------------------
+def test_gc_is_paused_while_rows_convert_and_restored_after():
+    import gc
+    import threading
+
+    from dataask_jupyter.connections.base import gc_paused
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def other_fetch():
+        with gc_paused():
+            inside.set()
+            release.wait(5)
+
+    worker = threading.Thread(target=other_fetch)
+    with gc_paused():
+        assert not gc.isenabled()
+        worker.start()
+        inside.wait(5)
+    assert not gc.isenabled()  # the other fetch is still converting
+    release.set()
+    worker.join(5)
+    assert gc.isenabled()  # the last one out turns it back on
+    gc.disable()  # a caller who turned it off keeps it off
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_sqlite_fetch_converts_every_type_with_the_collector_paused(app, shop):
+    got = app.sql("lite", "SELECT id, name, price, NULL AS empty FROM items ORDER BY id")
+    table = got.table
+    assert table.num_rows == 5 and table.column_names == ["id", "name", "price", "empty"]
+    assert table.column("id").to_pylist() == [1, 2, 3, 4, 5]

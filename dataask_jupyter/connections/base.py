@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gc
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,12 +75,42 @@ def rows_to_arrow(names: list[str], rows: list[tuple]) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=list(names))
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while DB-API rows become Arrow.
+
+    A fetch creates one tuple per row; with the collector on, those allocations trigger
+    collections that walk every live tuple again and again (150k SQLite rows spent 0.3 s of
+    0.45 s converting in collections). Row tuples hold no cycles, so nothing is lost. Nested
+    and concurrent fetches share one pause; the collector resumes when the last one ends.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def fetch_capped(cursor, max_rows: int) -> FetchResult:
     """Fetch at most ``max_rows`` rows from an executed DB-API cursor; flag truncation."""
     names = [d[0] for d in cursor.description or []]
-    rows = cursor.fetchmany(max_rows + 1) if max_rows >= 0 else cursor.fetchall()
-    truncated = len(rows) > max_rows
-    return FetchResult(rows_to_arrow(names, [tuple(r) for r in rows[:max_rows]]), truncated)
+    with gc_paused():
+        rows = cursor.fetchmany(max_rows + 1) if max_rows >= 0 else cursor.fetchall()
+        truncated = len(rows) > max_rows
+        return FetchResult(rows_to_arrow(names, [tuple(r) for r in rows[:max_rows]]), truncated)
 
 
 class Connector:
