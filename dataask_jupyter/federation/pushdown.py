@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from .catalog import TableRef
 from .dialects import NotPushable, correlated, is_char, prepare
-from .joins import JoinPlanning, Pending
+from .joins import JoinPlanning, Pending, _from_items
 from .predicates import aliases_in, conjuncts
 
 __all__ = ["Pending", "Walker", "aliases_in", "conjuncts"]
@@ -279,7 +279,7 @@ class Walker(JoinPlanning):
         DuckDB has), is correlated, and every outer column it uses belongs to a table of
         that same source listed directly in this SELECT's FROM.
         """
-        physical = {t.alias: self.source_of(t.alias) for t in self._from_tables(select)}
+        physical = {a: self.source_of(a) for a in map(self._physical, _from_items(select)[0]) if a}
         held = []
         for cond in conjuncts(select.args.get("where")):
             node = cond.this if isinstance(cond, exp.Not) else cond
@@ -298,11 +298,6 @@ class Walker(JoinPlanning):
             self.held[id(cond)] = outer
             held.append(cond)
         return held
-
-    def _from_tables(self, select: exp.Select) -> list[exp.Table]:
-        frm = select.args.get("from_")
-        items = ([frm.this] if frm is not None else []) + [j.this for j in select.args.get("joins") or []]
-        return [t for t in items if isinstance(t, exp.Table) and t.name in self.refs and t.alias in self.alias_virtual]
 
     def plan_select(self, select: exp.Select) -> None:
         """Plan one SELECT: its subqueries, then joins and filters of its FROM clause."""
