@@ -49,6 +49,16 @@ def app_fixture(tmp_path):
         yield a
 
 
+@pytest.fixture(name="sources")
+def sources_fixture(app, tmp_path):
+    """Connections ``lite`` (SQLite ``items``) and ``duck`` (DuckDB ``events``) of ``app``; their file paths."""
+    lite = sqlite_file(tmp_path / "data" / "shop.sqlite", rows=5)
+    duck = duckdb_file(tmp_path / "data" / "events.duckdb", rows=5)
+    app.connect("lite", f"sqlite:///{lite}")
+    app.connect("duck", f"duckdb:///{duck}")
+    return {"lite": lite, "duck": duck}
+
+
 def sqlite_file(path: Path, rows: int = 5) -> Path:
     """A SQLite database with ``items(id, name, price)`` holding ``rows`` rows."""
     path.parent.mkdir(parents=True, exist_ok=True)

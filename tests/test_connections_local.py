@@ -29,6 +29,7 @@ from tests.foundation_fixtures import (  # noqa: F401
     duckdb_file,
     make_app,
     make_settings,
+    sources_fixture,
     sqlite_count,
     sqlite_file,
 )
@@ -36,15 +37,6 @@ from tests.foundation_fixtures import (  # noqa: F401
 SLOW_SQLITE = ("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 100000000) "
                "SELECT count(*) FROM r")
 SLOW_DUCKDB = "SELECT count(*) FROM range(3000000000) a WHERE hash(a.range) % 7 = 3"
-
-
-@pytest.fixture
-def sources(app, tmp_path):
-    lite = sqlite_file(tmp_path / "data" / "shop.sqlite", rows=5)
-    duck = duckdb_file(tmp_path / "data" / "events.duckdb", rows=5)
-    app.connect("lite", f"sqlite:///{lite}")
-    app.connect("duck", f"duckdb:///{duck}")
-    return {"lite": lite, "duck": duck}
 
 
 # -- add / tables / columns / execute -------------------------------------------------------------

@@ -20,16 +20,13 @@ from dataask_jupyter.errors import TableNotFound, UsageError
 from dataask_jupyter.federation import Planner
 from dataask_jupyter.federation.engine import DuckDBJoinEngine
 from dataask_jupyter.federation.oracle import OraclePool
-from tests.foundation_fixtures import app_fixture, duckdb_file, sqlite_file  # noqa: F401
+from tests.foundation_fixtures import app_fixture, sources_fixture  # noqa: F401
 
 
 @pytest.fixture
-def shop(app, tmp_path):
-    lite = sqlite_file(tmp_path / "data" / "shop.sqlite", rows=5)
-    duck = duckdb_file(tmp_path / "data" / "events.duckdb", rows=5)
-    app.connect("lite", f"sqlite:///{lite}")
-    app.connect("duck", f"duckdb:///{duck}")
-    return lite
+def shop(sources):
+    """The SQLite file behind connection ``lite`` (``duck`` is connected too)."""
+    return sources["lite"]
 
 
 def _sqlite(path, sql: str) -> None:
