@@ -11,7 +11,7 @@ from .catalog import TableRef
 from .dialects import duckdb_type, prepare, render
 from .model import SourceFetch
 from .oracle import SchemaOracle
-from .pushdown import _PER_ROW, Pending, Walker
+from .pushdown import PER_ROW, Pending, Walker, in_semi_join
 
 __all__ = ["finish_fetches", "render_query", "to_source", "whole_table_fetches"]
 
@@ -123,11 +123,7 @@ def _semi_only(query: exp.Expression, aliases: list[str]) -> bool:
             continue
         found += 1
         select = table.find_ancestor(exp.Select)
-        parent = select.parent if select is not None else None
-        if isinstance(parent, exp.Subquery):
-            parent = parent.parent
-        semi = isinstance(parent, exp.Exists) or (isinstance(parent, exp.In) and parent.args.get("query") is not None)
-        if not semi or any(select.find(kind) for kind in _PER_ROW) or select.args.get("joins"):
+        if not in_semi_join(select) or any(select.find(kind) for kind in PER_ROW) or select.args.get("joins"):
             return False
         if any(sub is not select for sub in select.find_all(exp.Select)):
             return False

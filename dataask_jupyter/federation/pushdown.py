@@ -35,12 +35,16 @@ __all__ = ["Pending", "Walker", "aliases_in", "conjuncts"]
 RESIDUAL = ""  # pseudo-source: something only DuckDB can evaluate (table function, VALUES...)
 
 
-_PER_ROW = (exp.AggFunc, exp.Window, exp.Group, exp.Having, exp.Limit, exp.Offset, exp.Qualify, exp.Distinct)
+# constructs under which duplicate rows change a subquery's answer (so no DISTINCT for it)
+PER_ROW = (exp.AggFunc, exp.Window, exp.Group, exp.Having, exp.Limit, exp.Offset, exp.Qualify, exp.Distinct)
 
 
-def _in_subquery(query: exp.Expression) -> bool:
+def in_semi_join(query: exp.Expression | None) -> bool:
+    """Whether ``query`` is the subquery of ``EXISTS (...)`` or ``x IN (SELECT ...)``."""
+    if query is None:
+        return False
     parent = query.parent.parent if isinstance(query.parent, exp.Subquery) else query.parent
-    return isinstance(parent, exp.In) and parent.args.get("query") is not None
+    return isinstance(parent, exp.Exists) or (isinstance(parent, exp.In) and parent.args.get("query") is not None)
 
 
 class Walker(JoinPlanning):
@@ -182,8 +186,8 @@ class Walker(JoinPlanning):
                 pushed.set("with_", exp.With(expressions=new + existing))
         if container == "exists" and isinstance(pushed, exp.Select) and not pushed.args.get("limit"):
             pushed = pushed.limit(1, copy=False)
-        elif container == "expr" and _in_subquery(query) and isinstance(pushed, exp.Select) \
-                and not any(pushed.find(kind) for kind in _PER_ROW):
+        elif container == "expr" and in_semi_join(query) and isinstance(pushed, exp.Select) \
+                and not any(pushed.find(kind) for kind in PER_ROW):
             pushed = pushed.distinct(copy=False)  # IN (SELECT k ...) needs each value once
         try:
             sql, duck_sql = self.render_query(pushed, source)
