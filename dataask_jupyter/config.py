@@ -57,6 +57,9 @@ class Settings:
         generated key file in ``home`` (personal mode only).
     allowed_hosts
         Hosts or CIDR ranges an admin allowlisted for team mode.
+    split_sessions
+        Sessions a source may use at once for one fetch that it would otherwise run on a
+        single core (``DATAASK_SPLIT_SESSIONS``; 1 turns splitting off).
     """
 
     home: Path
@@ -68,6 +71,7 @@ class Settings:
     max_fetch_rows: int = 50_000_000  # per source, for intermediates of %%federate
     query_timeout: float = 30.0
     connect_timeout: float = 10.0
+    split_sessions: int = 2
     actor: str = field(default_factory=lambda: os.environ.get("USER") or "local")
     redis_url: str | None = None
     redis_prefix: str | None = None  # namespace of the live-events channel (default: from the store)
@@ -89,6 +93,7 @@ class Settings:
             max_fetch_rows=int(_float_env("DATAASK_MAX_FETCH_ROWS", 50_000_000)),
             query_timeout=_float_env("DATAASK_QUERY_TIMEOUT", 30.0),
             connect_timeout=_float_env("DATAASK_CONNECT_TIMEOUT", 10.0),
+            split_sessions=max(1, min(8, int(_float_env("DATAASK_SPLIT_SESSIONS", 2)))),
             redis_url=os.environ.get("DATAASK_REDIS_URL") or None,
             redis_prefix=os.environ.get("DATAASK_REDIS_PREFIX", "").strip() or None,
             llm_model=os.environ.get("DATAASK_LLM_MODEL") or None,

@@ -130,6 +130,15 @@ class Connector:
     def run(self, opened: OpenedBackend, sql: str, max_rows: int, timeout: float | None) -> FetchResult:
         raise NotImplementedError
 
+    def run_split(self, opened: OpenedBackend, sql: str, split, sessions: int, max_rows: int,
+                  timeout: float | None) -> FetchResult:
+        """Run ``sql``, as key ranges on up to ``sessions`` sessions where the database gains by it.
+
+        ``split`` is a :class:`~dataask_jupyter.federation.split.KeySplit` of ``sql``. The
+        default runs ``sql`` whole; PostgreSQL overrides it.
+        """
+        return self.run(opened, sql, max_rows, timeout)
+
     def cancel(self, opened: OpenedBackend) -> None:
         """Cancel whatever query runs on ``opened`` (server-side where the database allows)."""
 

@@ -325,7 +325,7 @@ class ConnectionManager:
     # -- running -----------------------------------------------------------------------------
     def execute(
         self, name: str, sql: str, *, workspace: str = DEFAULT_WORKSPACE, max_rows: int | None = None,
-        timeout: float | None = None, check: bool = True, internal: bool = False,
+        timeout: float | None = None, check: bool = True, internal: bool = False, split=None,
     ) -> QueryResult:
         """Run one read-only statement on ``name``.
 
@@ -341,6 +341,9 @@ class ConnectionManager:
         check
             Run the read-only guard first. Only tests switch it off, to show that the
             database's own read-only session still refuses writes.
+        split
+            A :class:`~dataask_jupyter.federation.split.KeySplit` of ``sql``: the source may
+            run it as key ranges on ``Settings.split_sessions`` sessions at once.
         """
         rec = self.record(name, workspace)
         connector = connector_for(rec.family)
@@ -353,9 +356,14 @@ class ConnectionManager:
             cap = min(cap, self.settings.max_rows)
         limit = timeout or self.settings.query_timeout
         started = time.perf_counter()
-        fetched: FetchResult = self._call(
-            name, workspace, lambda e: e.connector.run(e.opened, sql, cap, limit), timeout=limit, kind="query"
-        )
+        sessions = self.settings.split_sessions
+        if split is not None and sessions > 1:
+            def run(e):
+                return e.connector.run_split(e.opened, sql, split, sessions, cap, limit)
+        else:
+            def run(e):
+                return e.connector.run(e.opened, sql, cap, limit)
+        fetched: FetchResult = self._call(name, workspace, run, timeout=limit, kind="query")
         seconds = time.perf_counter() - started
         self.repo.record_event(
             rec.id, "query", True, latency_ms=round(seconds * 1000, 3), rows=fetched.table.num_rows,

@@ -11,6 +11,7 @@ makes :func:`fetch` return ``None``, and the caller falls back to the psycopg pa
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import quote, urlencode
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ import pyarrow.compute as pc
 
 from .pg_arrow import CopyUnsupported, numeric_from_text, wrap_capped
 
-__all__ = ["adbc_uri", "cancel", "close", "fetch"]
+__all__ = ["adbc_uri", "cancel", "close", "fetch", "fetch_many"]
 
 _CANCELLED = ("57014", "canceling statement", "cancelled", "CANCELLED")
 _URI_KEYS = ("connect_timeout", "application_name", "options", "hostaddr", "sslmode", "target_session_attrs")
@@ -44,10 +45,12 @@ def _driver():
     return dbapi
 
 
-def _connection(extra: dict):
+def _connection(extra: dict, slot: int = 0):
+    """The ADBC session number ``slot`` of this source (opened on first use), or ``None``."""
     if extra.get("adbc_failed"):
         return None
-    conn = extra.get("adbc")
+    sessions: dict = extra.setdefault("adbc_sessions", {})
+    conn = sessions.get(slot)
     if conn is None:
         dbapi = _driver()
         if dbapi is None or "adbc_uri" not in extra:
@@ -58,7 +61,7 @@ def _connection(extra: dict):
         except Exception:  # e.g. TLS options the bundled libpq lacks: keep using psycopg
             extra["adbc_failed"] = True
             return None
-        extra["adbc"] = conn
+        sessions[slot] = conn
     return conn
 
 
@@ -107,16 +110,19 @@ def _uuid(raw: bytes) -> str:
     return str(uuid.UUID(bytes=raw))
 
 
-def fetch(extra: dict, sql: str, max_rows: int, timeout: float | None) -> tuple[pa.Table, bool] | None:
-    """``(table, truncated)`` read through ADBC, or ``None`` to use the psycopg paths.
+def fetch(extra: dict, sql: str, max_rows: int, timeout: float | None, slot: int = 0) -> tuple[pa.Table, bool] | None:
+    """``(table, truncated)`` read through ADBC session ``slot``, or ``None`` to use the psycopg paths.
 
-    Raises the driver's error for a cancel or a statement timeout (so it is not retried).
+    Sessions other than 0 exist only for split fetches (:func:`fetch_many`); each runs one
+    query at a time. Raises the driver's error for a cancel or a statement timeout (so it
+    is not retried).
     """
-    conn = _connection(extra)
+    conn = _connection(extra, slot)
     if conn is None or max_rows < 0:
         return None
     cursor = conn.cursor()
-    extra["adbc_cursor"] = cursor
+    running: dict = extra.setdefault("adbc_cursors", {})
+    running[slot] = cursor
     try:
         cursor.execute("BEGIN READ ONLY")
         if timeout:
@@ -130,13 +136,45 @@ def fetch(extra: dict, sql: str, max_rows: int, timeout: float | None) -> tuple[
         _rollback(cursor)
         if _is_cancel(err):
             raise
-        close(extra)  # a broken session reconnects on the next fetch
+        _close_slot(extra, slot)  # a broken session reconnects on the next fetch
         return None  # e.g. a statement the subquery wrapper does not fit: the other paths decide
     finally:
-        extra.pop("adbc_cursor", None)
+        running.pop(slot, None)
     _rollback(cursor)
     cursor.close()
     return table.slice(0, max_rows), table.num_rows > max_rows
+
+
+def fetch_many(extra: dict, sqls: list[str], max_rows: int, timeout: float | None) -> list[pa.Table] | None:
+    """Run ``sqls`` at the same time, one ADBC session each; ``None`` if any needs another path.
+
+    Each result is capped at ``max_rows + 1`` rows (the caller caps the union). A cancel or
+    timeout in one query cancels the others and is raised.
+    """
+    if not sqls or _connection(extra, 0) is None:
+        return None
+    results: list[tuple[pa.Table, bool] | None | BaseException] = [None] * len(sqls)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = fetch(extra, sqls[i], max_rows + 1, timeout, slot=i)
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread
+            results[i] = err
+            cancel(extra)
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"dataask-pg-part-{i}", daemon=True)
+               for i in range(1, len(sqls))]
+    for thread in threads:
+        thread.start()
+    run(0)
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    if any(result is None for result in results):
+        return None
+    return [result[0] for result in results]  # type: ignore[index]
 
 
 def _rollback(cursor) -> None:
@@ -147,19 +185,23 @@ def _rollback(cursor) -> None:
 
 
 def cancel(extra: dict) -> None:
-    """Cancel the ADBC query in flight, if any (server-side, like psycopg's cancel)."""
-    cursor = extra.get("adbc_cursor")  # a single dict read: atomic, no lock needed
-    if cursor is not None:
+    """Cancel every ADBC query in flight, if any (server-side, like psycopg's cancel)."""
+    for cursor in list(extra.get("adbc_cursors", {}).values()):
         try:
             cursor.adbc_cancel()
         except Exception:  # nothing running any more
             pass
 
 
-def close(extra: dict) -> None:
-    conn = extra.pop("adbc", None)
+def _close_slot(extra: dict, slot: int) -> None:
+    conn = extra.get("adbc_sessions", {}).pop(slot, None)
     if conn is not None:
         try:
             conn.close()
         except Exception:  # closing a dead connection must never raise
             pass
+
+
+def close(extra: dict) -> None:
+    for slot in list(extra.get("adbc_sessions", {})):
+        _close_slot(extra, slot)

@@ -31,6 +31,7 @@ from .planner import LEVELS, Planner
 from .reduction import Edge, plan_reductions, reduced_sql, template_sql
 from .result import FederatedResult, FetchStats
 from .sources import FederationSource, sanitize_message
+from .split import key_split
 
 __all__ = ["DEFAULT", "Federator", "ProgressEvent"]
 
@@ -380,6 +381,10 @@ class Federator:
             sql, shown = reduced
             if getattr(source, "accepts_prechecked", False):
                 kwargs["prechecked"] = True
+        elif getattr(source, "accepts_split", False):
+            split = key_split(fetch.sql, fetch.dialect)
+            if split is not None:
+                kwargs["split"] = split  # the source decides whether ranges on several sessions pay
         with gate:
             if cancellation.cancelled:
                 raise QueryCancelled("Cancelled before the fetch started.")
@@ -389,6 +394,9 @@ class Federator:
             elapsed = self.clock() - t0
         if isinstance(table, pa.RecordBatchReader):
             table = table.read_all()
+        split_note = (table.schema.metadata or {}).get(b"dataask.split")
+        if split_note:
+            shown = f"{shown}\n-- run as {split_note.decode()}"
         if not passthrough and self.max_fetch_rows is not None and table.num_rows > self.max_fetch_rows:
             raise TooLarge(
                 f"{fetch.source} returned more than {self.max_fetch_rows} rows for {', '.join(fetch.tables)}.",
