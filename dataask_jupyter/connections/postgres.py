@@ -10,7 +10,6 @@ import uuid
 
 import ibis
 import psycopg
-
 import pyarrow as pa
 
 from . import pg_adbc, pg_split
