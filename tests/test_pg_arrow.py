@@ -1,6 +1,8 @@
 """PostgreSQL's fast Arrow paths (ADBC, then COPY CSV) give the same values as the row path, on a real server.
 
 Every test runs twice: with the ADBC driver, and with it unavailable (the COPY CSV path).
+The DuckDB scanner in front of them (for results with numeric columns) is switched off
+here; tests/test_pg_scanner.py covers it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from dataask_jupyter.connections import pg_adbc
+from dataask_jupyter.connections import pg_adbc, pg_duckdb
 from dataask_jupyter.connections.base import fetch_capped
 from dataask_jupyter.connections.postgres import PostgresConnector
 from tests.foundation_fixtures import (
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(autouse=True, params=["adbc", "copy"])
 def path(request, monkeypatch):
+    monkeypatch.setattr(pg_duckdb, "available", lambda: False)
     if request.param == "copy":
         monkeypatch.setattr(pg_adbc, "_driver", lambda: None)
     return request.param

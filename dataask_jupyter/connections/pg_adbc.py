@@ -17,13 +17,12 @@ from urllib.parse import quote, urlencode
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .pg_arrow import CopyUnsupported, numeric_from_text, wrap_capped
+from .pg_arrow import CopyUnsupported, beyond_calendar, numeric_from_text, wrap_capped
 
 __all__ = ["adbc_uri", "cancel", "close", "fetch", "fetch_many"]
 
 _CANCELLED = ("57014", "canceling statement", "cancelled", "CANCELLED")
 _URI_KEYS = ("connect_timeout", "application_name", "options", "hostaddr", "sslmode", "target_session_attrs")
-_MIN_DATE, _MAX_DATE = -719_162, 2_932_896  # 0001-01-01 .. 9999-12-31 in days since 1970
 
 
 def adbc_uri(args: dict) -> str:
@@ -92,10 +91,8 @@ def _normalize(table: pa.Table) -> pa.Table:
                 column = pa.array([None if v is None else _uuid(v) for v in storage.to_pylist()], pa.string())
             else:
                 column = storage if pa.types.is_string(kind.storage_type) else storage.cast(pa.string())
-        elif pa.types.is_date32(kind) and len(column) and column.null_count < len(column):
-            low, high = pc.min_max(column.cast(pa.int32())).values()
-            if low.as_py() < _MIN_DATE or high.as_py() > _MAX_DATE:
-                raise CopyUnsupported("date outside 0001..9999 (infinity?)")
+        elif beyond_calendar(column):
+            raise CopyUnsupported("date or timestamp outside 0001..9999 (infinity?)")
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-__all__ = ["CopyUnsupported", "copy_to_arrow", "describe", "numeric_from_text", "wrap_capped"]
+__all__ = ["CopyUnsupported", "beyond_calendar", "copy_to_arrow", "describe", "numeric_from_text", "wrap_capped"]
 
 # PostgreSQL type OIDs (pg_type.oid, stable across versions)
 _FIXED = {
@@ -28,6 +28,29 @@ _FIXED = {
 }
 _NUMERIC = 1700
 _UNCONSTRAINED = pa.large_string()  # marks numeric without typmod: read as text, scale from the data
+
+
+# what Python can hold: 0001-01-01 .. 9999-12-31, in days and in microseconds since 1970
+_DAYS = (-719_162, 2_932_896)
+_MICROS = (-62_135_596_800_000_000, 253_402_300_799_999_999)
+
+
+def beyond_calendar(column: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether a date or timestamp column holds a value outside years 1-9999.
+
+    Binary readers turn PostgreSQL's +/-infinity into sentinel day or microsecond counts
+    instead of failing; such a result must be read as text instead.
+    """
+    kind = column.type
+    if not (pa.types.is_date32(kind) or pa.types.is_timestamp(kind)) or column.null_count == len(column):
+        return False
+    date = pa.types.is_date32(kind)
+    low, high = pc.min_max(column.cast(pa.int32() if date else pa.int64())).values()
+    lowest, highest = _DAYS if date else _MICROS
+    if not date and kind.unit != "us":
+        scale = {"s": 1_000_000, "ms": 1_000, "ns": 0.001}[kind.unit]
+        lowest, highest = lowest / scale, highest / scale
+    return low.as_py() < lowest or high.as_py() > highest
 
 
 class CopyUnsupported(Exception):
@@ -123,8 +146,11 @@ def copy_to_arrow(cursor, sql: str, names: list[str], types: list[pa.DataType], 
     for slot, kind in zip(slots, types, strict=True):
         column = table.column(slot)
         if pa.types.is_decimal(kind):  # parsed as text: pyarrow's CSV decimal reader rejects NULL ('')
-            column = pc.cast(column, kind)
-        elif kind == _UNCONSTRAINED:
+            try:
+                column = pc.cast(column, kind)
+            except pa.ArrowInvalid:  # numeric(p, s) may hold NaN: as for unconstrained numeric
+                kind = _UNCONSTRAINED
+        if kind == _UNCONSTRAINED:
             try:
                 column = numeric_from_text(column)
             except (pa.ArrowInvalid, ValueError) as err:

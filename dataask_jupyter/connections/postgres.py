@@ -1,6 +1,7 @@
 """PostgreSQL through psycopg 3: read-only sessions, server-side cursors, server-side cancel.
 
-Results come back as Arrow by the fastest path that represents them faithfully: ADBC
+Results come back as Arrow by the fastest path that represents them faithfully: DuckDB's
+postgres scanner for results with ``numeric`` columns (:mod:`.pg_duckdb`), else ADBC
 (:mod:`.pg_adbc`), else COPY CSV parsed by pyarrow (:mod:`.pg_arrow`), else DB-API rows.
 """
 
@@ -12,7 +13,7 @@ import ibis
 import psycopg
 import pyarrow as pa
 
-from . import pg_adbc, pg_split
+from . import pg_adbc, pg_duckdb, pg_split
 from .base import Connector, FetchResult, OpenedBackend, fetch_capped, gc_paused
 from .pg_arrow import CopyUnsupported, copy_to_arrow, describe
 
@@ -51,11 +52,14 @@ class PostgresConnector(Connector):
         args = self.connect_args(parsed, target, settings, password)
         raw = psycopg.connect(**args)
         raw.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        # the ADBC connection (opened on first fetch) gets exactly the same checked arguments
+        # the ADBC sessions and the scanner (opened on first fetch) get exactly the same checked arguments
         return OpenedBackend(backend=ibis.postgres.from_connection(raw), raw=raw,
-                             extra={"adbc_uri": pg_adbc.adbc_uri(args)})
+                             extra={"adbc_uri": pg_adbc.adbc_uri(args), "pg_args": args})
 
     def run(self, opened, sql, max_rows, timeout) -> FetchResult:
+        scanned = pg_duckdb.fetch(opened.extra, opened.raw, sql, max_rows, timeout)
+        if scanned is not None:
+            return FetchResult(*scanned)
         fast = pg_adbc.fetch(opened.extra, sql, max_rows, timeout)
         if fast is not None:
             return FetchResult(*fast)
@@ -126,10 +130,12 @@ class PostgresConnector(Connector):
 
     def close(self, opened) -> None:
         pg_adbc.close(opened.extra)
+        pg_duckdb.close(opened.extra)
         super().close(opened)
 
     def cancel(self, opened) -> None:
         pg_adbc.cancel(opened.extra)
+        pg_duckdb.cancel(opened.extra, opened.raw)
         raw: psycopg.Connection = opened.raw
         cancel = getattr(raw, "cancel_safe", None) or raw.cancel
         try:

@@ -194,8 +194,12 @@ class RemoteConnectionManager:
 
     # -- running -----------------------------------------------------------------------------------
     def execute(self, name: str, sql: str, *, workspace: str = DEFAULT_WORKSPACE, max_rows: int | None = None,
-                timeout: float | None = None, check: bool = True, internal: bool = False) -> QueryResult:
+                timeout: float | None = None, check: bool = True, internal: bool = False,
+                split=None) -> QueryResult:
         """Run one read-only statement on ``name`` through the Hub service.
+
+        ``split`` (a key split offered by the federation engine) is not sent: the service
+        runs the statement whole.
 
         The service guards it (``check=False`` only lets an engine-built reduced fetch that is
         too long for the guard run unreduced, see :func:`guardable`), caps the rows at
