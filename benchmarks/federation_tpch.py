@@ -223,16 +223,22 @@ def attach_connection(paths: dict) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _best(kept: dict | None, new: dict) -> dict:
-    """Per query, the faster of two runs (its rows are checked either way: they must agree)."""
+def _best(kept: dict | None, new: dict, *, partial: bool = False) -> dict:
+    """Per query, the faster of two runs (its rows are checked either way: they must agree).
+
+    ``partial``: ``new`` holds only some queries; the others are kept as they are.
+    """
     if kept is None:
-        return new
+        return dict(new)
+
     def pick(a, b):
         if isinstance(a[1], str) or isinstance(b[1], str):  # an error in any run is reported
             return a if isinstance(a[1], str) else b
         return min(a, b, key=lambda run: run[0])
 
-    return {n: pick(kept[n], new[n]) for n in new}
+    merged = dict(kept) if partial else {}
+    merged.update({n: pick(kept[n], new[n]) if n in kept else new[n] for n in new})
+    return merged
 
 
 def run_attach(paths: dict, qualified: dict[int, str], timeout: float) -> dict[int, tuple[float, list | str]]:
@@ -333,8 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per query, each side")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="cold runs per side, alternating ours and ATTACH; each query's best time is reported "
-                             "(default 1; use 3 on a shared machine)")
+                        help="cold runs per side and query, ours and ATTACH taking turns query by query; each "
+                             "query's best time is reported (default 1; use 3 on a shared machine)")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.gettempdir()) / "dataask-tpch" / f"sf{args.sf:g}"
@@ -354,12 +360,21 @@ def main(argv: list[str] | None = None) -> int:
             da.connections.test(name)  # connections open before timing, as in a running notebook
         try:
             ours, attach = None, None
-            for round_ in range(1, max(1, args.repeat) + 1):  # alternate sides so both see the same machine
-                print(f"DataAsk federation (cold: cache off), run {round_} ...", flush=True)
-                ours = _best(ours, run_ours(da, qualified, use_cache=False, timeout=args.timeout))
+            if args.repeat <= 1:
+                print("DataAsk federation (cold: cache off) ...", flush=True)
+                ours = run_ours(da, qualified, use_cache=False, timeout=args.timeout)
                 if not args.no_attach:
-                    print(f"DuckDB ATTACH baseline, run {round_} ...", flush=True)
-                    attach = _best(attach, run_attach(paths, qualified, args.timeout))
+                    print("DuckDB ATTACH baseline ...", flush=True)
+                    attach = run_attach(paths, qualified, args.timeout)
+            else:
+                # query by query, the two sides take turns, so a slow minute on this machine hits
+                # both sides' runs of the same query rather than one side's whole run
+                print(f"cold runs, {args.repeat} per side, alternating per query ...", flush=True)
+                for n, sql in qualified.items():
+                    for _ in range(args.repeat):
+                        ours = _best(ours, run_ours(da, {n: sql}, use_cache=False, timeout=args.timeout), partial=True)
+                        if not args.no_attach:
+                            attach = _best(attach, run_attach(paths, {n: sql}, args.timeout), partial=True)
             warm = None
             if not args.no_warm:
                 print("DataAsk federation (warm: cache on, second run) ...", flush=True)
