@@ -1,7 +1,8 @@
-"""Grouped fetches split into key ranges on parallel PostgreSQL sessions (federation/split.py).
+"""Fetches split into parts on parallel PostgreSQL sessions (federation/split.py).
 
-The unit half checks which statements may be split and that the range queries give the
-same rows as the whole statement (on DuckDB, NULL keys included). The live half runs on
+Grouped fetches are cut into key ranges, plain reads of one table into row ranges. The
+unit half checks which statements may be split and that the part queries give the same
+rows as the whole statement (on DuckDB, NULL keys included). The live half runs on
 a real PostgreSQL: the source splits only serial, costly plans on an integer column that
 leads an index, the answer is unchanged, and a timeout or cancel stops every session.
 """
@@ -19,7 +20,7 @@ import pytest
 
 from dataask_jupyter.connections import pg_adbc, pg_split
 from dataask_jupyter.errors import DataAskError
-from dataask_jupyter.federation.split import key_split
+from dataask_jupyter.federation.split import fetch_split, key_split, scan_split
 from tests.foundation_fixtures import (
     app_fixture,  # noqa: F401
     pg_connect,
@@ -247,3 +248,48 @@ def test_an_error_in_one_range_is_the_sources_error_and_the_next_query_works(app
     assert "division by zero" in str(caught.value)
     again = app.federate("SELECT f.k, count(*) AS n FROM pg.facts AS f GROUP BY f.k", use_cache=False)
     assert again.row_count == 5001 and "run as" in again.plan[0].sql
+
+
+# -- plain reads of one table, cut into row ranges -----------------------------------------------
+@pytest.mark.parametrize("sql", [
+    'SELECT "o"."k", "o"."v" FROM "t" AS "o" WHERE "o"."tag" <> \'b\'',
+    'SELECT a.k FROM s.t AS a WHERE EXISTS (SELECT 1 FROM u WHERE u.k = a.k)',
+    "SELECT a.k, (SELECT max(u.g) FROM u WHERE u.k = a.k) AS g FROM t AS a",
+])
+def test_one_table_reads_can_be_cut_into_row_ranges(sql):
+    assert fetch_split(sql, "postgres") == scan_split(sql, "postgres") is not None
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*) FROM t AS a",
+    "SELECT a.k FROM t AS a JOIN u AS b ON a.k = b.k",
+    "SELECT DISTINCT a.k FROM t AS a",
+    "SELECT a.k FROM t AS a ORDER BY a.k",
+    "SELECT a.k FROM t AS a LIMIT 5",
+    "SELECT a.k, row_number() OVER () FROM t AS a",
+    "WITH w AS (SELECT 1 AS k) SELECT w.k FROM w AS w",
+    "SELECT s.k FROM (SELECT k FROM t) AS s",
+])
+def test_reads_that_combine_rows_are_not_cut(sql):
+    assert scan_split(sql, "postgres") is None
+
+
+def test_row_ranges_give_every_row_once(facts):
+    split = scan_split('SELECT "a"."k", "a"."v" FROM "t" AS "a" WHERE "a"."tag" <> \'b\' OR "a"."v" > 15', "duckdb")
+    whole = sorted(facts.execute(split.sql).fetchall(), key=repr)
+    parts = split.parts(['"a".rowid < 1000', '"a".rowid >= 1000 AND "a".rowid < 3000', '"a".rowid >= 3000'])
+    union = sorted((row for part in parts for row in facts.execute(part).fetchall()), key=repr)
+    assert union == whole and len(whole) > 3000
+
+
+@pytest.mark.integration
+def test_a_large_plain_read_runs_as_row_ranges_and_gives_the_same_rows(app, keyed_db, monkeypatch):
+    monkeypatch.setattr(pg_split, "MIN_SCAN_ROWS", 0.0)
+    app.connect("pg", keyed_db)
+    result = app.federate("SELECT f.k, f.v, f.note FROM pg.facts AS f WHERE f.v <> 3", use_cache=False)
+    want = _direct(keyed_db, "SELECT k, v, note FROM facts WHERE v <> 3")
+    assert sorted((tuple(r) for r in result.rows()), key=repr) == want
+    assert "-- run as 2 row ranges on parallel sessions" in result.plan[0].sql
+    monkeypatch.setattr(pg_split, "MIN_SCAN_ROWS", 1e12)  # the planner expects fewer rows: read whole
+    whole = app.federate("SELECT f.k, f.v FROM pg.facts AS f WHERE f.v <> 3", use_cache=False)
+    assert "run as" not in whole.plan[0].sql and whole.row_count == len(want)

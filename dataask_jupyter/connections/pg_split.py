@@ -1,4 +1,6 @@
-"""Should PostgreSQL run a grouped fetch as key ranges on several sessions? Where do ranges fall?
+"""Should PostgreSQL run a fetch in parts on several sessions? Where do the parts fall?
+
+Grouped fetches (:func:`split_bounds`):
 
 Splitting pays only where PostgreSQL's own plan is serial and long: a parallel plan
 already uses the server's cores, and a cheap query gains less than a second session
@@ -8,6 +10,12 @@ that leads a valid index (each range is then an index range scan, not a second f
 scan). The bounds are quantiles of the column's histogram in ``pg_stats``, so ranges
 hold about equal rows; without statistics, min and max (read off the index) are cut
 evenly.
+
+Plain reads of one table (:func:`scan_ranges`) split by physical position (``ctid``
+ranges, a TID Range Scan since PostgreSQL 14) when the planner expects many rows: the
+gain is a second COPY stream and a second decoding core, so a filter that keeps few rows
+is left whole. Every row lies in exactly one range; the last one is open, so pages added
+since the statistics were taken are read too.
 """
 
 from __future__ import annotations
@@ -18,14 +26,16 @@ from typing import TYPE_CHECKING
 import psycopg
 
 if TYPE_CHECKING:
-    from ..federation.split import KeyColumn, KeySplit
+    from ..federation.split import KeyColumn, KeySplit, ScanSplit
 
-__all__ = ["MIN_SERIAL_COST", "split_bounds"]
+__all__ = ["MIN_SCAN_ROWS", "MIN_SERIAL_COST", "scan_ranges", "split_bounds"]
 
 #: planner cost units (a sequential page read is 1): about a second of one core here;
 #: TPC-H Q18's serial aggregation over lineitem (SF 1) is estimated at 474k
 MIN_SERIAL_COST = 200_000.0
 _INTEGERS = ("smallint", "integer", "bigint")
+#: rows the planner must expect before a plain read is cut into ctid ranges
+MIN_SCAN_ROWS = 500_000.0
 
 
 def split_bounds(raw: psycopg.Connection, split: KeySplit, parts: int) -> tuple[KeyColumn, list[int], bool] | None:
@@ -50,16 +60,46 @@ def split_bounds(raw: psycopg.Connection, split: KeySplit, parts: int) -> tuple[
     return None
 
 
+def scan_ranges(raw: psycopg.Connection, split: ScanSplit, parts: int) -> list[str] | None:
+    """``ctid`` conditions on ``split``'s table, one per part, or ``None``: read it whole."""
+    if parts < 2 or raw.info.server_version < 140000:  # TID Range Scan is new in 14
+        return None
+    table = split.table
+    try:
+        with raw.transaction():
+            row = raw.execute("SELECT c.relpages, c.relkind FROM pg_class c WHERE c.oid = to_regclass(%s)",
+                              [".".join(_quote(p) for p in (table.schema, table.table) if p)]).fetchone()
+            if not row or row[1] not in ("r", "m") or row[0] < parts * 8:
+                return None
+            plan = _plan(raw, split.sql)
+            if plan is None or float(plan.get("Plan Rows", 0)) < MIN_SCAN_ROWS:
+                return None
+    except psycopg.Error:
+        return None
+    pages = int(row[0])
+    edges = [pages * j // parts for j in range(1, parts)]
+    ctid = f"{_quote(table.alias)}.ctid"
+    out = [f"{ctid} < '({edges[0]},0)'::tid"]
+    out += [f"{ctid} >= '({low},0)'::tid AND {ctid} < '({high},0)'::tid" for low, high in zip(edges, edges[1:], strict=False)]
+    out.append(f"{ctid} >= '({edges[-1]},0)'::tid")
+    return out
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _serial_and_costly(raw: psycopg.Connection, sql: str) -> bool:
+def _plan(raw: psycopg.Connection, sql: str) -> dict | None:
+    """The planner's plan tree for ``sql`` (``EXPLAIN``: nothing runs)."""
     row = raw.execute("EXPLAIN (FORMAT JSON) " + sql).fetchone()
     plan = row[0] if row else None
     if isinstance(plan, str):
         plan = json.loads(plan)
-    root = plan[0]["Plan"] if plan else None
+    return plan[0]["Plan"] if plan else None
+
+
+def _serial_and_costly(raw: psycopg.Connection, sql: str) -> bool:
+    root = _plan(raw, sql)
     if not root or float(root.get("Total Cost", 0)) < MIN_SERIAL_COST:
         return False
     stack = [root]

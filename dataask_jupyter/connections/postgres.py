@@ -66,23 +66,32 @@ class PostgresConnector(Connector):
         return self._run_psycopg(opened, sql, max_rows, timeout)
 
     def run_split(self, opened, sql, split, sessions, max_rows, timeout) -> FetchResult:
-        """Key ranges on parallel ADBC sessions when the server's own plan is serial and long."""
-        with gc_paused():  # the planner round trip is small; keep it out of collections too
-            chosen = pg_split.split_bounds(opened.raw, split, sessions)
+        """Parts on parallel ADBC sessions where PostgreSQL gains by it (see :mod:`.pg_split`)."""
+        from ..federation.split import KeySplit
+
+        chosen, parts, note = None, [], ""
+        with gc_paused():  # planner round trips only; keep collections out of them too
+            if isinstance(split, KeySplit):
+                chosen = pg_split.split_bounds(opened.raw, split, sessions)
+                if chosen is not None:
+                    key, bounds, nullable = chosen
+                    parts, note = split.parts(key, bounds, nullable=nullable), f"ranges of {key.column}"
+            else:
+                conditions = pg_split.scan_ranges(opened.raw, split, sessions)
+                if conditions is not None:
+                    chosen, parts, note = conditions, split.parts(conditions), "row ranges"
         if chosen is None:
             return self.run(opened, sql, max_rows, timeout)
         from ..safety import ensure_read_only
 
-        key, bounds, nullable = chosen
-        parts = split.parts(key, bounds, nullable=nullable)
-        for part in parts:  # built from the checked statement plus integer bounds; checked again all the same
+        for part in parts:  # the checked statement plus integer or ctid bounds; checked again all the same
             ensure_read_only(part, dialect=self.dialect)
         tables = pg_adbc.fetch_many(opened.extra, parts, max_rows, timeout)
         if tables is None:
             return self.run(opened, sql, max_rows, timeout)
         table = pa.concat_tables(tables, promote_options="permissive")
         # the engine shows this beside the fetch's SQL (a schema note is thread-safe; a field is not)
-        note = f"{len(parts)} ranges of {key.column} on parallel sessions".encode()
+        note = f"{len(parts)} {note} on parallel sessions".encode()
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), SPLIT_NOTE: note})
         return FetchResult(table.slice(0, max_rows), table.num_rows > max_rows)
 

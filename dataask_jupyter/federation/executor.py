@@ -31,7 +31,7 @@ from .planner import LEVELS, Planner
 from .reduction import Edge, plan_reductions, reduced_sql, template_sql
 from .result import FederatedResult, FetchStats
 from .sources import FederationSource, sanitize_message
-from .split import key_split
+from .split import fetch_split
 
 __all__ = ["DEFAULT", "Federator", "ProgressEvent"]
 
@@ -382,7 +382,7 @@ class Federator:
             if getattr(source, "accepts_prechecked", False):
                 kwargs["prechecked"] = True
         elif getattr(source, "accepts_split", False):
-            split = key_split(fetch.sql, fetch.dialect)
+            split = fetch_split(fetch.sql, fetch.dialect)
             if split is not None:
                 kwargs["split"] = split  # the source decides whether ranges on several sessions pay
         with gate:
