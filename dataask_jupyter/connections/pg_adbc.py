@@ -58,7 +58,8 @@ def _connection(extra: dict, slot: int = 0):
         try:
             conn = dbapi.connect(extra["adbc_uri"], autocommit=True)
         except Exception:  # e.g. TLS options the bundled libpq lacks: keep using psycopg
-            extra["adbc_failed"] = True
+            if slot == 0:  # an extra session may just hit the server's connection limit
+                extra["adbc_failed"] = True
             return None
         sessions[slot] = conn
     return conn

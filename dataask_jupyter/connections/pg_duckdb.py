@@ -171,7 +171,7 @@ def fetch(extra: dict, raw, sql: str, max_rows: int, timeout: float | None) -> t
         extra["duck_running"], extra["duck_stop"] = True, None
         timer = None
         if timeout:
-            timer = threading.Timer(timeout, _stop, args=(extra, raw, "timeout"))
+            timer = threading.Timer(timeout, _stop, args=(extra, "timeout"))
             timer.daemon = True
             timer.start()
         try:
@@ -212,21 +212,25 @@ def _cancelled(err: BaseException) -> bool:
     return "canceling statement" in text or "57014" in text or "Interrupt" in type(err).__name__
 
 
-def cancel(extra: dict, raw) -> None:
+def cancel(extra: dict) -> None:
     """Cancel the scanner's query on the server (DuckDB's interrupt alone leaves it running)."""
-    _stop(extra, raw, "cancel")
+    _stop(extra, "cancel")
 
 
-def _stop(extra: dict, raw, why: str) -> None:
+def _stop(extra: dict, why: str) -> None:
     if not extra.get("duck_running"):
         return
     extra["duck_stop"] = why
     app = extra.get("duck_app")
-    if app and raw is not None:
+    if app:
+        # a session of its own: the psycopg session may be in use by the fetch thread right now
+        import psycopg
+
         try:
-            raw.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
-                        "WHERE application_name = %s AND pid <> pg_backend_pid()", [app])
-        except Exception:  # the psycopg session may be busy or gone: the statement timeout still applies
+            with psycopg.connect(**{**extra["pg_args"], "autocommit": True}) as side:
+                side.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                             "WHERE application_name = %s AND pid <> pg_backend_pid()", [app])
+        except Exception:  # the server is unreachable: its statement timeout still applies
             pass
     con = extra.get("duck")
     if con is not None:

@@ -144,7 +144,7 @@ class PostgresConnector(Connector):
 
     def cancel(self, opened) -> None:
         pg_adbc.cancel(opened.extra)
-        pg_duckdb.cancel(opened.extra, opened.raw)
+        pg_duckdb.cancel(opened.extra)
         raw: psycopg.Connection = opened.raw
         cancel = getattr(raw, "cancel_safe", None) or raw.cancel
         try:
