@@ -186,3 +186,19 @@ def test_dates_before_arrows_epoch_and_leap_days_are_exact(app, money_db):
     app.connect("pg", money_db)
     table = app.sql("pg", "SELECT d, price FROM m WHERE d IS NOT NULL ORDER BY id").table
     assert table.column("d").to_pylist() == [dt.date(2024, 2, 29), dt.date(1970, 1, 1)]
+
+
+def test_the_scanner_connects_where_the_other_sessions_do_with_their_options(app, money_db, scanned, monkeypatch):
+    app.connect("pg", money_db.replace("@127.0.0.1:", "@localhost:"))  # a name the policy resolves
+    sql = ("SELECT price, host(inet_server_addr()) AS addr, current_setting('default_transaction_read_only') AS ro, "
+           "current_setting('statement_timeout') AS limit_, current_setting('application_name') AS app "
+           "FROM m WHERE id = 3")
+    # the guard refuses current_setting(); this statement only reads settings
+    through_scanner = app.connections.execute("pg", sql, check=False).table.to_pylist()[0]
+    assert scanned[-1][1] is True
+    monkeypatch.setattr(pg_duckdb, "available", lambda: False)
+    through_adbc = app.connections.execute("pg", sql, check=False).table.to_pylist()[0]
+    assert through_scanner["addr"] == through_adbc["addr"]
+    assert through_scanner["ro"] == "on"
+    assert through_scanner["limit_"] == f"{int(app.connections.settings.query_timeout)}s"
+    assert through_scanner["app"].startswith("dataask-scan-") and through_adbc["app"] == "dataask"
