@@ -133,25 +133,29 @@ def _direct(url, sql):
         return sorted(c.execute(sql).fetchall(), key=repr)
 
 
+def _run(app, sql):
+    """``(sorted rows, the first fetch's SQL as run)`` of a federated statement, cache off."""
+    result = app.federate(sql, use_cache=False)
+    return sorted((tuple(r) for r in result.rows()), key=repr), result.plan[0].sql
+
+
 @pytest.mark.integration
 def test_a_serial_grouped_fetch_runs_as_ranges_and_gives_the_same_rows(app, keyed_db, always_split):
     app.connect("pg", keyed_db)
-    result = app.federate("SELECT f.k, sum(f.v) AS s, count(*) AS n FROM pg.facts AS f "
-                          "GROUP BY f.k HAVING sum(f.v) > 70", use_cache=False)
+    rows, ran = _run(app, "SELECT f.k, sum(f.v) AS s, count(*) AS n FROM pg.facts AS f "
+                          "GROUP BY f.k HAVING sum(f.v) > 70")
     want = _direct(keyed_db, "SELECT k, sum(v), count(*) FROM facts GROUP BY k HAVING sum(v) > 70")
-    assert sorted((tuple(r) for r in result.rows()), key=repr) == want
-    assert any(r[0] is None for r in want)  # the NULL group came through its own query
-    assert "-- run as 3 ranges of k on parallel sessions" in result.plan[0].sql
+    assert rows == want and any(r[0] is None for r in want)  # the NULL group came through its own query
+    assert "-- run as 3 ranges of k on parallel sessions" in ran
 
 
 @pytest.mark.integration
 def test_a_join_grouped_by_the_indexed_key_is_split_and_matches(app, keyed_db, always_split):
     app.connect("pg", keyed_db)
-    result = app.federate("SELECT d.grp, d.id, count(*) AS n FROM pg.facts AS f JOIN pg.dims AS d ON d.id = f.k "
-                          "GROUP BY d.grp, d.id", use_cache=False)
-    want = _direct(keyed_db, "SELECT d.grp, d.id, count(*) FROM facts f JOIN dims d ON d.id = f.k GROUP BY 1, 2")
-    assert sorted((tuple(r) for r in result.rows()), key=repr) == want
-    assert "ranges of id on parallel sessions" in result.plan[0].sql  # the primary key of dims leads
+    rows, ran = _run(app, "SELECT d.grp, d.id, count(*) AS n FROM pg.facts AS f JOIN pg.dims AS d ON d.id = f.k "
+                          "GROUP BY d.grp, d.id")
+    assert rows == _direct(keyed_db, "SELECT d.grp, d.id, count(*) FROM facts f JOIN dims d ON d.id = f.k GROUP BY 1, 2")
+    assert "ranges of id on parallel sessions" in ran  # the primary key of dims leads
 
 
 @pytest.mark.integration
@@ -286,10 +290,9 @@ def test_row_ranges_give_every_row_once(facts):
 def test_a_large_plain_read_runs_as_row_ranges_and_gives_the_same_rows(app, keyed_db, monkeypatch):
     monkeypatch.setattr(pg_split, "MIN_SCAN_ROWS", 0.0)
     app.connect("pg", keyed_db)
-    result = app.federate("SELECT f.k, f.v, f.note FROM pg.facts AS f WHERE f.v <> 3", use_cache=False)
+    rows, ran = _run(app, "SELECT f.k, f.v, f.note FROM pg.facts AS f WHERE f.v <> 3")
     want = _direct(keyed_db, "SELECT k, v, note FROM facts WHERE v <> 3")
-    assert sorted((tuple(r) for r in result.rows()), key=repr) == want
-    assert "-- run as 2 row ranges on parallel sessions" in result.plan[0].sql
+    assert rows == want and "-- run as 2 row ranges on parallel sessions" in ran
     monkeypatch.setattr(pg_split, "MIN_SCAN_ROWS", 1e12)  # the planner expects fewer rows: read whole
     whole = app.federate("SELECT f.k, f.v FROM pg.facts AS f WHERE f.v <> 3", use_cache=False)
     assert "run as" not in whole.plan[0].sql and whole.row_count == len(want)
