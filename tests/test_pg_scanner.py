@@ -13,6 +13,7 @@ import threading
 import time
 
 import psycopg
+import psycopg.sql
 import pyarrow as pa
 import pytest
 
@@ -202,3 +203,25 @@ def test_the_scanner_connects_where_the_other_sessions_do_with_their_options(app
     assert through_scanner["ro"] == "on"
     assert through_scanner["limit_"] == f"{int(app.connections.settings.query_timeout)}s"
     assert through_scanner["app"].startswith("dataask-scan-") and through_adbc["app"] == "dataask"
+
+
+def test_a_password_with_quotes_and_backslashes_reaches_the_scanner_intact(app, money_db, scanned):
+    import urllib.parse as up
+    import uuid
+
+    role, password = f"scan_{uuid.uuid4().hex[:8]}", "it's a \\\"pw\\\"; x='1'"
+    with pg_connect(money_db) as c:
+        c.execute(psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            psycopg.sql.Identifier(role), psycopg.sql.Literal(password)))
+        c.execute(psycopg.sql.SQL("GRANT SELECT ON m TO {}").format(psycopg.sql.Identifier(role)))
+    try:
+        parts = up.urlsplit(money_db)
+        url = f"postgresql://{role}:{up.quote(password, safe='')}@{parts.hostname}:{parts.port}{parts.path}"
+        app.connect("pg_quoted", url)
+        table = app.sql("pg_quoted", "SELECT price FROM m WHERE id = 1").table
+        assert scanned[-1][1] is True
+        assert table.column(0).to_pylist() == [decimal.Decimal("1234567890123.45")]
+    finally:
+        with pg_connect(money_db) as c:
+            c.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(psycopg.sql.Identifier(role)))
+            c.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
