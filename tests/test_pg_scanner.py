@@ -225,3 +225,11 @@ def test_a_password_with_quotes_and_backslashes_reaches_the_scanner_intact(app, 
         with pg_connect(money_db) as c:
             c.execute(psycopg.sql.SQL("DROP OWNED BY {}").format(psycopg.sql.Identifier(role)))
             c.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
+
+
+def test_the_scanner_writes_nothing_into_the_users_home(app, money_db, scanned, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))  # DuckDB's INSTALL would write ~/.duckdb/extensions
+    app.connect("pg", money_db)
+    assert app.sql("pg", "SELECT qty FROM m WHERE id = 3").table.column(0).to_pylist() == [decimal.Decimal("0.000")]
+    assert scanned[-1][1] is True
+    assert not (tmp_path / ".duckdb").exists()

@@ -21,7 +21,7 @@ Faithfulness rules, each found by testing the scanner:
 * Columns go through positional aliases, so duplicate names survive.
 
 Each PostgreSQL connection gets its own in-memory DuckDB: the extension loaded from its
-PyPI wheel (no network), the password in a temporary secret (never in the connection
+PyPI wheel (no network, nothing written to ``~/.duckdb``), the password in a temporary secret (never in the connection
 string, so never in an error), the checked host address, the same read-only and
 statement-timeout options as the psycopg session, and a unique application name so a
 cancel can find its backend (DuckDB's interrupt does not stop the PostgreSQL statement,
@@ -33,6 +33,10 @@ runs.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -54,14 +58,30 @@ class ScanStopped(Exception):
     """The per-fetch timer cancelled the statement (not ``TimeoutError``: futures treat that as their own)."""
 
 
+@functools.lru_cache(maxsize=1)
 def _extension_path() -> str | None:
+    """A loadable copy of the extension in its PyPI wheel, or ``None`` when the wheel is missing.
+
+    ``LOAD`` derives the entry point from the file name, and the wheel names the file
+    ``postgres.duckdb_extension`` while the extension calls itself ``postgres_scanner``;
+    ``INSTALL`` would fix that by writing into ``~/.duckdb``. Instead a link with the right
+    name is made in a private temporary folder, removed when the process ends.
+    """
     try:
         import duckdb_extension_postgres as wheel
     except ImportError:
         return None
-    found = next(Path(wheel.__file__).parent.rglob("postgres_scanner.duckdb_extension"), None) or \
-        next(Path(wheel.__file__).parent.rglob("*.duckdb_extension"), None)
-    return str(found) if found else None
+    found = next(Path(wheel.__file__).parent.rglob("*.duckdb_extension"), None)
+    if found is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="dataask-duckdb-ext-"))
+    atexit.register(shutil.rmtree, folder, True)
+    target = folder / "postgres_scanner.duckdb_extension"
+    try:
+        target.symlink_to(found)
+    except OSError:  # no symlinks here (Windows without the privilege): a copy
+        shutil.copyfile(found, target)
+    return str(target)
 
 
 def available() -> bool:
@@ -115,8 +135,7 @@ def _open(extra: dict):
     args: dict = extra["pg_args"]
     con = duckdb.connect(config={"threads": 2})
     try:
-        con.execute(f"INSTALL '{_literal(path)}'")
-        con.execute("LOAD postgres")
+        con.execute(f"LOAD '{_literal(path)}'")
         secret = {"HOST": args.get("host") or "localhost", "PORT": str(args.get("port") or 5432),
                   "DATABASE": args.get("dbname") or "", "USER": args.get("user") or "",
                   "PASSWORD": args.get("password") or ""}
