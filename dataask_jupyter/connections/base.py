@@ -132,10 +132,10 @@ class Connector:
 
     def run_split(self, opened: OpenedBackend, sql: str, split, sessions: int, max_rows: int,
                   timeout: float | None) -> FetchResult:
-        """Run ``sql``, as key ranges on up to ``sessions`` sessions where the database gains by it.
+        """Run ``sql``, in parts on up to ``sessions`` sessions where the database gains by it.
 
-        ``split`` is a :class:`~dataask_jupyter.federation.split.KeySplit` of ``sql``. The
-        default runs ``sql`` whole; PostgreSQL overrides it.
+        ``split`` is a :class:`~dataask_jupyter.federation.split.KeySplit` or ``ScanSplit`` of
+        ``sql``. The default runs ``sql`` whole; PostgreSQL overrides it.
         """
         return self.run(opened, sql, max_rows, timeout)
 

@@ -342,8 +342,8 @@ class ConnectionManager:
             Run the read-only guard first. Only tests switch it off, to show that the
             database's own read-only session still refuses writes.
         split
-            A :class:`~dataask_jupyter.federation.split.KeySplit` of ``sql``: the source may
-            run it as key ranges on ``Settings.split_sessions`` sessions at once.
+            A :class:`~dataask_jupyter.federation.split.KeySplit` or ``ScanSplit`` of ``sql``:
+            the source may run it in parts on ``Settings.split_sessions`` sessions at once.
         """
         rec = self.record(name, workspace)
         connector = connector_for(rec.family)

@@ -47,7 +47,7 @@ def split_bounds(raw: psycopg.Connection, split: KeySplit, parts: int) -> tuple[
             if not _serial_and_costly(raw, split.sql):
                 return None
             for key in split.keys:
-                relation = ".".join(_quote(p) for p in (key.schema, key.table) if p)
+                relation = _relation(key)
                 nullable = _leading_integer_index(raw, relation, key.column)
                 if nullable is None:
                     continue
@@ -68,7 +68,7 @@ def scan_ranges(raw: psycopg.Connection, split: ScanSplit, parts: int) -> list[s
     try:
         with raw.transaction():
             row = raw.execute("SELECT c.relpages, c.relkind FROM pg_class c WHERE c.oid = to_regclass(%s)",
-                              [".".join(_quote(p) for p in (table.schema, table.table) if p)]).fetchone()
+                              [_relation(table)]).fetchone()
             if not row or row[1] not in ("r", "m") or row[0] < parts * 8:
                 return None
             plan = _plan(raw, split.sql)
@@ -83,6 +83,11 @@ def scan_ranges(raw: psycopg.Connection, split: ScanSplit, parts: int) -> list[s
     out += [f"{ctid} >= '({low},0)'::tid AND {ctid} < '({high},0)'::tid" for low, high in zip(edges, edges[1:], strict=False)]
     out.append(f"{ctid} >= '({edges[-1]},0)'::tid")
     return out
+
+
+def _relation(key: KeyColumn) -> str:
+    """``key``'s table as ``to_regclass`` reads it (quoted; unqualified: the search path decides)."""
+    return ".".join(_quote(p) for p in (key.schema, key.table) if p)
 
 
 def _quote(name: str) -> str:

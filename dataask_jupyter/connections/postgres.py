@@ -14,10 +14,8 @@ import psycopg
 import pyarrow as pa
 
 from . import pg_adbc, pg_duckdb, pg_split
-from .base import Connector, FetchResult, OpenedBackend, fetch_capped, gc_paused
+from .base import Connector, FetchResult, OpenedBackend, fetch_capped
 from .pg_arrow import CopyUnsupported, copy_to_arrow, describe
-
-SPLIT_NOTE = b"dataask.split"  # Arrow schema metadata: how a fetch was split
 
 
 class PostgresConnector(Connector):
@@ -67,23 +65,21 @@ class PostgresConnector(Connector):
 
     def run_split(self, opened, sql, split, sessions, max_rows, timeout) -> FetchResult:
         """Parts on parallel ADBC sessions where PostgreSQL gains by it (see :mod:`.pg_split`)."""
-        from ..federation.split import KeySplit
-
-        chosen, parts, note = None, [], ""
-        with gc_paused():  # planner round trips only; keep collections out of them too
-            if isinstance(split, KeySplit):
-                chosen = pg_split.split_bounds(opened.raw, split, sessions)
-                if chosen is not None:
-                    key, bounds, nullable = chosen
-                    parts, note = split.parts(key, bounds, nullable=nullable), f"ranges of {key.column}"
-            else:
-                conditions = pg_split.scan_ranges(opened.raw, split, sessions)
-                if conditions is not None:
-                    chosen, parts, note = conditions, split.parts(conditions), "row ranges"
-        if chosen is None:
-            return self.run(opened, sql, max_rows, timeout)
+        from ..federation.split import SPLIT_NOTE, KeySplit
         from ..safety import ensure_read_only
 
+        parts, how = [], ""
+        if isinstance(split, KeySplit):
+            chosen = pg_split.split_bounds(opened.raw, split, sessions)
+            if chosen is not None:
+                key, bounds, nullable = chosen
+                parts, how = split.parts(key, bounds, nullable=nullable), f"ranges of {key.column}"
+        else:
+            conditions = pg_split.scan_ranges(opened.raw, split, sessions)
+            if conditions is not None:
+                parts, how = split.parts(conditions), "row ranges"
+        if not parts:
+            return self.run(opened, sql, max_rows, timeout)
         for part in parts:  # the checked statement plus integer or ctid bounds; checked again all the same
             ensure_read_only(part, dialect=self.dialect)
         tables = pg_adbc.fetch_many(opened.extra, parts, max_rows, timeout)
@@ -91,7 +87,7 @@ class PostgresConnector(Connector):
             return self.run(opened, sql, max_rows, timeout)
         table = pa.concat_tables(tables, promote_options="permissive")
         # the engine shows this beside the fetch's SQL (a schema note is thread-safe; a field is not)
-        note = f"{len(parts)} {note} on parallel sessions".encode()
+        note = f"{len(parts)} {how} on parallel sessions".encode()
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), SPLIT_NOTE: note})
         return FetchResult(table.slice(0, max_rows), table.num_rows > max_rows)
 

@@ -198,7 +198,7 @@ class RemoteConnectionManager:
                 split=None) -> QueryResult:
         """Run one read-only statement on ``name`` through the Hub service.
 
-        ``split`` (a key split offered by the federation engine) is not sent: the service
+        ``split`` (a way to split the fetch, offered by the federation engine) is not sent: the service
         runs the statement whole.
 
         The service guards it (``check=False`` only lets an engine-built reduced fetch that is

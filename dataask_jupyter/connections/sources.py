@@ -43,13 +43,14 @@ class ManagedSource:
     def estimate_rows(self, table: str) -> float | None:
         return self.manager.estimate_rows(self.name, table, self.workspace)
 
-    #: the federation engine may offer a key split of a fetch (see federation/split.py)
+    #: the federation engine may offer a way to split a fetch (see federation/split.py)
     accepts_split = True
 
     def fetch_arrow(self, sql: str, *, timeout: float | None = None, max_rows: int | None = None,
                     prechecked: bool = False, split=None) -> pa.Table:
         """Run ``sql``; ``prechecked``: the engine guarded its template and built the rest itself;
-        ``split``: a :class:`~dataask_jupyter.federation.split.KeySplit` the source may use."""
+        ``split``: a :class:`~dataask_jupyter.federation.split.KeySplit` or ``ScanSplit`` the
+        source may use."""
         cap = max_rows if max_rows is not None else self.manager.settings.max_fetch_rows
         result = self.manager.execute(
             self.name, sql, workspace=self.workspace, max_rows=cap, timeout=timeout, internal=True,

@@ -31,7 +31,7 @@ from .planner import LEVELS, Planner
 from .reduction import Edge, plan_reductions, reduced_sql, template_sql
 from .result import FederatedResult, FetchStats
 from .sources import FederationSource, sanitize_message
-from .split import fetch_split
+from .split import SPLIT_NOTE, fetch_split
 
 __all__ = ["DEFAULT", "Federator", "ProgressEvent"]
 
@@ -394,7 +394,7 @@ class Federator:
             elapsed = self.clock() - t0
         if isinstance(table, pa.RecordBatchReader):
             table = table.read_all()
-        split_note = (table.schema.metadata or {}).get(b"dataask.split")
+        split_note = (table.schema.metadata or {}).get(SPLIT_NOTE)
         if split_note:
             shown = f"{shown}\n-- run as {split_note.decode()}"
         if not passthrough and self.max_fetch_rows is not None and table.num_rows > self.max_fetch_rows:

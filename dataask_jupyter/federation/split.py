@@ -33,8 +33,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-__all__ = ["KeyColumn", "KeySplit", "ScanSplit", "fetch_split", "key_split", "scan_split"]
+__all__ = ["SPLIT_NOTE", "KeyColumn", "KeySplit", "ScanSplit", "fetch_split", "key_split", "scan_split"]
 
+#: Arrow schema metadata a source sets on a split fetch's result: how it was split
+SPLIT_NOTE = b"dataask.split"
 #: query shapes whose rows depend on more than one group at a time
 _WHOLE_RESULT = (exp.Window, exp.Limit, exp.Offset, exp.Fetch, exp.Order)
 
@@ -79,12 +81,7 @@ class KeySplit:
         ranges.append(exp.GTE(this=column.copy(), expression=number(edges[-1])))
         if nullable:
             ranges.append(exp.Is(this=column.copy(), expression=exp.Null()))
-        out = []
-        for condition in ranges:
-            select = _parse(self.sql, self.dialect)
-            assert select is not None  # it parsed when this split was made
-            out.append(select.where(condition, append=True, copy=False).sql(dialect=self.dialect))
-        return out
+        return [_with_condition(self.sql, self.dialect, condition) for condition in ranges]
 
 
 @dataclass(frozen=True)
@@ -97,13 +94,8 @@ class ScanSplit:
 
     def parts(self, conditions: Sequence[str]) -> list[str]:
         """One query per condition (source SQL over the table's alias), each ANDed to the WHERE."""
-        out = []
-        for text in conditions:
-            select = _parse(self.sql, self.dialect)
-            assert select is not None  # it parsed when this split was made
-            condition = exp.condition(text, dialect=self.dialect)
-            out.append(select.where(condition, append=True, copy=False).sql(dialect=self.dialect))
-        return out
+        return [_with_condition(self.sql, self.dialect, exp.condition(text, dialect=self.dialect))
+                for text in conditions]
 
 
 def fetch_split(sql: str, dialect: str) -> KeySplit | ScanSplit | None:
@@ -122,9 +114,9 @@ def scan_split(sql: str, dialect: str) -> ScanSplit | None:
     select = _parse(sql, dialect)
     if select is None or select.args.get("joins") or select.args.get("group") or select.args.get("distinct"):
         return None
-    if any(select.args.get(k) for k in ("order", "limit", "offset", "having", "qualify", "with_", "with")):
+    if any(select.args.get(k) for k in ("having", "qualify", "with_")):
         return None
-    for node in select.walk():
+    for node in select.walk():  # ORDER BY, LIMIT and OFFSET of this SELECT are among these nodes
         if isinstance(node, (exp.AggFunc, exp.Window, *_WHOLE_RESULT)) and _owner(node) is select:
             return None
     tables = _inner_tables(select)
@@ -147,10 +139,10 @@ def key_split(sql: str, dialect: str) -> KeySplit | None:
     select = _parse(sql, dialect)
     if select is None or not select.args.get("group"):
         return None
-    if select.args.get("distinct") or any(select.args.get(k) for k in ("order", "limit", "offset")):
+    if select.args.get("distinct"):
         return None
     if any(isinstance(node, _WHOLE_RESULT) and _owner(node) is select for node in select.walk()):
-        return None
+        return None  # ORDER BY, LIMIT, OFFSET or a window of this SELECT
     group = select.args["group"]
     if any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup")):
         return None
@@ -177,6 +169,13 @@ def _parse(sql: str, dialect: str) -> exp.Select | None:
     return tree if isinstance(tree, exp.Select) else None
 
 
+def _with_condition(sql: str, dialect: str, condition: exp.Expression) -> str:
+    """``sql`` (a SELECT that parsed when its split was made) with ``condition`` ANDed to its WHERE."""
+    select = _parse(sql, dialect)
+    assert select is not None
+    return select.where(condition, append=True, copy=False).sql(dialect=dialect)
+
+
 def _owner(node: exp.Expression) -> exp.Expression | None:
     """The SELECT (or set operation) a node belongs to."""
     parent = node.parent
@@ -188,7 +187,7 @@ def _owner(node: exp.Expression) -> exp.Expression | None:
 def _inner_tables(select: exp.Select) -> dict[str, exp.Table]:
     """Alias -> base table of the top-level FROM, if every join there is an inner join."""
     sources: list[exp.Expression] = []
-    from_ = select.args.get("from_") or select.args.get("from")
+    from_ = select.args.get("from_")
     if from_ is not None:
         sources.append(from_.this)
     for join in select.args.get("joins") or []:
