@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .pg_arrow import CopyUnsupported, beyond_calendar, numeric_from_text, wrap_capped
 
-__all__ = ["adbc_uri", "cancel", "close", "fetch", "fetch_many"]
+__all__ = ["adbc_uri", "cancel", "close", "fetch", "fetch_many", "is_cancel"]
 
 _CANCELLED = ("57014", "canceling statement", "cancelled", "CANCELLED")
 _URI_KEYS = ("connect_timeout", "application_name", "options", "hostaddr", "sslmode", "target_session_attrs")
@@ -65,7 +65,8 @@ def _connection(extra: dict, slot: int = 0):
     return conn
 
 
-def _is_cancel(err: BaseException) -> bool:
+def is_cancel(err: BaseException) -> bool:
+    """Whether a driver error says the statement was cancelled (by us or by its timeout)."""
     text = str(err)
     return any(marker in text for marker in _CANCELLED)
 
@@ -132,7 +133,7 @@ def fetch(extra: dict, sql: str, max_rows: int, timeout: float | None, slot: int
         return None
     except Exception as err:
         _rollback(cursor)
-        if _is_cancel(err):
+        if is_cancel(err):
             raise
         _close_slot(extra, slot)  # a broken session reconnects on the next fetch
         return None  # e.g. a statement the subquery wrapper does not fit: the other paths decide

@@ -41,9 +41,12 @@ import threading
 import uuid
 from pathlib import Path
 
+import duckdb
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .pg_adbc import is_cancel
 from .pg_arrow import beyond_calendar, wrap_capped
 
 __all__ = ["available", "cancel", "close", "fetch", "plan_columns"]
@@ -127,8 +130,6 @@ def plan_columns(raw, sql: str) -> tuple[list[str], list[str], dict[int, int]] |
 
 
 def _open(extra: dict):
-    import duckdb
-
     path = _extension_path()
     if path is None:
         raise RuntimeError("duckdb-extension-postgres is not installed")
@@ -199,23 +200,19 @@ def fetch(extra: dict, raw, sql: str, max_rows: int, timeout: float | None) -> t
             stopped = extra.get("duck_stop")
             if stopped == "timeout":
                 raise ScanStopped("canceling statement due to statement timeout") from None
-            if stopped or _cancelled(err):
+            if stopped or is_cancel(err) or isinstance(err, duckdb.InterruptException):
                 raise
             return None  # a NaN, an infinite date, a type the scanner refuses: ADBC reads it
         finally:
             if timer is not None:
                 timer.cancel()
             extra["duck_running"] = False
-    if len(names) != table.num_columns or _infinite(table):
+    if len(names) != table.num_columns or any(beyond_calendar(column) for column in table.columns):
         return None
     table = _utc(table.rename_columns(names))
     for i, width in widths.items():
         table = table.set_column(i, table.field(i), pc.utf8_rpad(table.column(i), width=width, padding=" "))
     return table.slice(0, max_rows), table.num_rows > max_rows
-
-
-def _infinite(table: pa.Table) -> bool:
-    return any(beyond_calendar(column) for column in table.columns)
 
 
 def _utc(table: pa.Table) -> pa.Table:
@@ -224,11 +221,6 @@ def _utc(table: pa.Table) -> pa.Table:
         if pa.types.is_timestamp(field.type) and field.type.tz and field.type.tz != "UTC":
             table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp(field.type.unit, tz="UTC")))
     return table
-
-
-def _cancelled(err: BaseException) -> bool:
-    text = str(err)
-    return "canceling statement" in text or "57014" in text or "Interrupt" in type(err).__name__
 
 
 def cancel(extra: dict) -> None:
@@ -243,8 +235,6 @@ def _stop(extra: dict, why: str) -> None:
     app = extra.get("duck_app")
     if app:
         # a session of its own: the psycopg session may be in use by the fetch thread right now
-        import psycopg
-
         try:
             with psycopg.connect(**{**extra["pg_args"], "autocommit": True}) as side:
                 side.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
