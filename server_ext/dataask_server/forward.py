@@ -122,6 +122,8 @@ class ForwardHandler(DataAskHandler):
         else:  # APIHandler.finish would otherwise say application/json
             self.finish(answer.body, set_content_type=kind or "application/json")
 
+    # one decorated method per HTTP verb: jupyter_server's @authorized fixes its action
+    # (read or write) on the first call of each decorated function, so they cannot be shared
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
